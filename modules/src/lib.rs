@@ -1,0 +1,14 @@
+//! converge's modules and the contract they follow.
+//!
+//! This crate knows nothing of playbooks, templates or SSH. A module receives rendered arguments
+//! (JSON), a [`Target`] to read and change the host through, and the run mode (check, diff); it
+//! returns an [`Outcome`]. See [`contract`] for the inspect → plan → apply shape.
+
+pub mod args;
+pub mod contract;
+pub mod registry;
+pub mod target;
+
+pub use args::{ArgError, ArgKind, ArgSpec, Args, Params};
+pub use contract::{Converge, Diff, Module, ModuleError, Outcome, Plan, RunMode, Status};
+pub use target::{Command, FileAttrs, FileKind, Output, Program, Stat, Target, TargetError};
