@@ -65,6 +65,9 @@ impl ArgSpec {
     }
 }
 
+/// The spec entry meaning "any argument name is accepted" (`set_fact: {whatever: 1}`).
+pub const ANY_ARG: ArgSpec = ArgSpec::new("*", ArgKind::Raw);
+
 /// A problem with a module's arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArgError {
@@ -126,8 +129,12 @@ fn levenshtein(a: &str, b: &str) -> usize {
 
 /// Check argument names (and literal values' types) against a spec.
 /// Names starting with `_` are internal arguments set by the engine and always allowed.
+/// A spec containing [`ANY_ARG`] (name `*`) accepts every name (`set_fact`).
 pub fn check_names(spec: &[ArgSpec], args: &Args) -> Vec<(String, ArgError)> {
     let mut errors = Vec::new();
+    if spec.iter().any(|s| s.name == ANY_ARG.name) {
+        return errors;
+    }
     for key in args.keys() {
         if key.starts_with('_') || spec.iter().any(|s| s.matches(key)) {
             continue;

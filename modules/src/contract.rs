@@ -171,6 +171,8 @@ pub struct Plan<A> {
     pub diffs: Vec<Diff>,
     /// Data to register whatever happens (e.g. the path, the checksum).
     pub data: Map<String, Value>,
+    /// The task's `msg` (`line added`, `2 replacements made`), check mode or not.
+    pub msg: Option<String>,
 }
 
 impl<A> Plan<A> {
@@ -179,6 +181,7 @@ impl<A> Plan<A> {
             actions: Vec::new(),
             diffs: Vec::new(),
             data: Map::new(),
+            msg: None,
         }
     }
     pub fn is_noop(&self) -> bool {
@@ -234,6 +237,7 @@ impl<C: Converge> Module for C {
             Outcome::changed()
         };
         outcome.data = plan.data.clone();
+        outcome.msg = plan.msg.clone();
         if mode.diff {
             outcome.diffs = plan.diffs.clone();
         }

@@ -5,10 +5,23 @@
 //! returns an [`Outcome`]. See [`contract`] for the inspect → plan → apply shape.
 
 pub mod args;
+pub mod builtin_specs;
+pub mod command;
+pub mod common;
 pub mod contract;
+pub mod copy;
+pub mod file;
+pub mod fileattrs;
+pub mod filewrite;
+pub mod local;
+pub mod mode;
+pub mod pyre;
 pub mod registry;
+pub mod shlex;
 pub mod target;
+pub mod template;
 
 pub use args::{ArgError, ArgKind, ArgSpec, Args, Params};
 pub use contract::{Converge, Diff, Module, ModuleError, Outcome, Plan, RunMode, Status};
+pub use local::LocalTarget;
 pub use target::{Command, FileAttrs, FileKind, Output, Program, Stat, Target, TargetError};

@@ -1,7 +1,14 @@
 //! Connections: how the engine reaches a host. Every connection is a [`Target`] for the modules,
 //! so a new transport slots in without touching a single module.
 
-// pub mod local; (waits for converge_modules::local)
+pub mod auth;
+pub mod become_wrap;
+pub mod known_hosts;
+pub mod local;
+pub mod runtime;
+pub mod shell_ops;
+pub mod ssh;
+pub mod ssh_config;
 
 use converge_modules::Target;
 
@@ -46,4 +53,39 @@ pub trait Connection: Target {
     fn with_become(&self, become_: &Become) -> Box<dyn Connection>;
     /// Close the transport; further calls fail as unreachable.
     fn close(&self) {}
+}
+
+/// Run-wide connection settings from the command line.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// `--host-key-checking strict|accept-new|off`; the inventory variable wins for its host.
+    pub host_key_checking: Option<String>,
+    pub connect_timeout: std::time::Duration,
+    pub command_timeout: Option<std::time::Duration>,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions {
+            host_key_checking: None,
+            connect_timeout: std::time::Duration::from_secs(10),
+            command_timeout: None,
+        }
+    }
+}
+
+/// Open a connection of the kind the spec names.
+pub fn open(spec: &ConnectionSpec, opts: &ConnectOptions) -> Result<Box<dyn Connection>, converge_modules::TargetError> {
+    match spec.kind.as_str() {
+        "local" => Ok(Box::new(local::LocalConnection::new(spec))),
+        "ssh" => open_ssh(spec, opts),
+        other => Err(converge_modules::TargetError::Unreachable(format!(
+            "connection type `{other}` is not supported (use `ssh` or `local`)"
+        ))),
+    }
+}
+
+/// The SSH transport (`ssh.rs`).
+fn open_ssh(spec: &ConnectionSpec, opts: &ConnectOptions) -> Result<Box<dyn Connection>, converge_modules::TargetError> {
+    Ok(Box::new(ssh::SshConnection::connect(spec, opts)?))
 }

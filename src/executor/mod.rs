@@ -1,1 +1,143 @@
-//! (being written)
+//! The executor: runs validated plays on hosts. Hosts run in parallel (bounded by `--forks`);
+//! with the `linear` strategy each task finishes on every host before the next starts, as in
+//! Ansible. A failing or unreachable host drops out of the play; the others carry on.
+
+pub mod connect;
+pub mod engine_modules;
+pub mod facts;
+pub mod host;
+pub mod loops;
+pub mod parallel;
+pub mod play;
+pub mod results;
+pub mod tags;
+pub mod task_runner;
+pub mod vars;
+
+use crate::connection::ConnectOptions;
+use crate::inventory::Inventory;
+use crate::output::{Event, EventSink, Recap};
+use crate::playbook::{BecomeOpts, Playbook};
+use crate::template::Templater;
+use host::HostState;
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tags::TagFilter;
+
+/// How to run: everything the command line decides.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub check: bool,
+    pub diff: bool,
+    pub forks: usize,
+    pub limit: Option<String>,
+    pub tags: TagFilter,
+    pub extra_vars: Map<String, Value>,
+    pub verbosity: u8,
+    pub connect: ConnectOptions,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            check: false,
+            diff: false,
+            forks: 100,
+            limit: None,
+            tags: TagFilter::default(),
+            extra_vars: Map::new(),
+            verbosity: 0,
+            connect: ConnectOptions::default(),
+        }
+    }
+}
+
+/// The end of a run, for the exit code.
+#[derive(Debug, Clone, Default)]
+pub struct RunSummary {
+    pub recap: Recap,
+    pub any_failed: bool,
+    pub any_unreachable: bool,
+    /// Setup errors found while running (an `include_tasks` file with a typo...).
+    pub errors: Vec<String>,
+}
+
+pub struct Executor<'a> {
+    pub inventory: &'a Inventory,
+    pub templater: Arc<Templater>,
+    pub opts: &'a RunOptions,
+    pub sink: &'a dyn EventSink,
+    hosts: Mutex<HashMap<String, Arc<Mutex<HostState>>>>,
+    current_become: Mutex<BecomeOpts>,
+    errors: Mutex<Vec<String>>,
+}
+
+impl<'a> Executor<'a> {
+    pub fn new(inventory: &'a Inventory, templater: Arc<Templater>, opts: &'a RunOptions, sink: &'a dyn EventSink) -> Self {
+        Executor {
+            inventory,
+            templater,
+            opts,
+            sink,
+            hosts: Mutex::new(HashMap::new()),
+            current_become: Mutex::new(BecomeOpts::default()),
+            errors: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub(crate) fn play_become(&self) -> BecomeOpts {
+        self.current_become.lock().map(|b| b.clone()).unwrap_or_default()
+    }
+
+    pub(crate) fn record_error(&self, e: String) {
+        if let Ok(mut v) = self.errors.lock() {
+            v.push(e);
+        }
+    }
+
+    /// The state of a host, created on first use with its inventory variables.
+    pub(crate) fn host_state(&self, name: &str, playbook_dir: &std::path::Path) -> Arc<Mutex<HostState>> {
+        let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(h) = hosts.get(name) {
+            return Arc::clone(h);
+        }
+        let vars = match self.inventory.host_vars(name, Some(playbook_dir)) {
+            Ok(v) => v,
+            Err(e) => {
+                self.record_error(e.to_string());
+                Map::new()
+            }
+        };
+        let h = Arc::new(Mutex::new(HostState::new(name, vars)));
+        hosts.insert(name.to_string(), Arc::clone(&h));
+        h
+    }
+
+    pub fn run(&self, books: &[Playbook]) -> RunSummary {
+        let started = Instant::now();
+        for book in books {
+            for p in &book.plays {
+                self.run_play(p);
+            }
+        }
+        let mut summary = RunSummary::default();
+        let hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        for (name, h) in hosts.iter() {
+            let st = h.lock().unwrap_or_else(|p| p.into_inner());
+            summary.any_failed |= st.stats.failed > 0;
+            summary.any_unreachable |= st.stats.unreachable > 0;
+            summary.recap.insert(name.clone(), st.stats);
+            if let Some(c) = &st.connection {
+                c.close();
+            }
+        }
+        summary.errors = self.errors.lock().map(|e| e.clone()).unwrap_or_default();
+        self.sink.emit(&Event::RunEnd {
+            recap: summary.recap.clone(),
+            duration: started.elapsed(),
+        });
+        summary
+    }
+}

@@ -1,1 +1,11 @@
-//! (being written)
+//! Playbooks: loading YAML into validated plays and tasks, before any host is touched.
+
+pub mod catalog;
+pub mod keywords;
+pub mod kv;
+pub mod load;
+pub mod model;
+pub mod task;
+
+pub use load::load_playbooks;
+pub use model::*;

@@ -1,0 +1,1 @@
+//! Argument specs of the modules the engine runs itself.

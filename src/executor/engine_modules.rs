@@ -1,0 +1,212 @@
+//! Modules the engine runs itself, because they work on variables or the controller rather
+//! than on the host: `debug`, `set_fact`, `assert`, `fail`, `include_vars`, `setup`; and the
+//! controller-side half of `template` and `copy` (reading and rendering local files).
+
+use super::host::HostState;
+use super::task_runner::failed;
+use super::Executor;
+use crate::output::{HostResult, ResultStatus};
+use crate::playbook::catalog::EngineModule;
+use crate::playbook::task::find_in;
+use crate::playbook::Task;
+use crate::source::SourceFile;
+use base64::Engine as _;
+use converge_modules::args::to_bool;
+use serde_json::{json, Map, Value};
+
+impl Executor<'_> {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn engine_module(
+        &self,
+        kind: EngineModule,
+        task: &Task,
+        host: &mut HostState,
+        args: &Map<String, Value>,
+        ctx: &minijinja::Value,
+        vars: &Map<String, Value>,
+        check: bool,
+    ) -> HostResult {
+        let name = host.name.clone();
+        match kind {
+            EngineModule::Debug => {
+                let mut r = HostResult::new(&name, ResultStatus::Ok);
+                let verbosity = args.get("verbosity").and_then(Value::as_u64).unwrap_or(0);
+                if verbosity > u64::from(self.opts.verbosity) {
+                    return super::task_runner::skipped(&name, "verbosity threshold not met");
+                }
+                let data = if let Some(var) = args.get("var").and_then(Value::as_str) {
+                    let value = match self.templater.eval_expr(var, ctx) {
+                        Ok(v) => v,
+                        Err(_) => Value::String("VARIABLE IS NOT DEFINED!".into()),
+                    };
+                    json!({ var: value, "changed": false, "_show": true })
+                } else {
+                    let msg = args.get("msg").cloned().unwrap_or(Value::String("Hello world!".into()));
+                    json!({"msg": msg, "changed": false, "_show": true})
+                };
+                r.data = data;
+                r
+            }
+            EngineModule::SetFact => {
+                for (k, v) in args {
+                    if k != "cacheable" {
+                        host.vars.insert(k.clone(), v.clone());
+                    }
+                }
+                let mut r = HostResult::new(&name, ResultStatus::Ok);
+                let facts: Map<String, Value> = args.iter().filter(|(k, _)| *k != "cacheable").map(|(k, v)| (k.clone(), v.clone())).collect();
+                r.data = json!({"changed": false, "ansible_facts": facts});
+                r
+            }
+            EngineModule::Assert => {
+                let that: Vec<String> = match args.get("that") {
+                    Some(Value::Array(a)) => a.iter().map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).collect(),
+                    Some(Value::String(s)) => vec![s.clone()],
+                    Some(Value::Bool(b)) => vec![if *b { "True".into() } else { "False".into() }],
+                    _ => Vec::new(),
+                };
+                for cond in &that {
+                    match self.templater.eval_bool(cond, ctx) {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            let msg = args.get("fail_msg").or_else(|| args.get("msg")).map(text).unwrap_or_else(|| "Assertion failed".into());
+                            let mut r = failed(&name, msg);
+                            if let Value::Object(m) = &mut r.data {
+                                m.insert("assertion".into(), Value::String(cond.clone()));
+                                m.insert("evaluated_to".into(), Value::Bool(false));
+                            }
+                            return r;
+                        }
+                        Err(e) => return failed(&name, format!("the conditional check '{cond}' failed: {e}")),
+                    }
+                }
+                let mut r = HostResult::new(&name, ResultStatus::Ok);
+                let msg = args.get("success_msg").map(text).unwrap_or_else(|| "All assertions passed".into());
+                let quiet = args.get("quiet").and_then(to_bool).unwrap_or(false);
+                r.data = json!({"changed": false, "msg": msg, "_show": !quiet});
+                r
+            }
+            EngineModule::Fail => failed(&name, args.get("msg").map(text).unwrap_or_else(|| "Failed as requested from task".into())),
+            EngineModule::IncludeVars => {
+                let file = args.get("file").and_then(Value::as_str).unwrap_or_default();
+                let Some(path) = find_in(&task.origin.search_path("vars"), file) else {
+                    return failed(&name, format!("could not find vars file `{file}`"));
+                };
+                match crate::yaml::load_path(&path) {
+                    Ok(node) => {
+                        let loaded = match node.to_json() {
+                            Value::Object(m) => m,
+                            Value::Null => Map::new(),
+                            _ => return failed(&name, format!("{} must hold a mapping", path.display())),
+                        };
+                        match args.get("name").and_then(Value::as_str) {
+                            Some(n) => {
+                                host.vars.insert(n.to_string(), Value::Object(loaded.clone()));
+                            }
+                            None => host.vars.extend(loaded.clone()),
+                        }
+                        let mut r = HostResult::new(&name, ResultStatus::Ok);
+                        r.data = json!({"changed": false, "ansible_facts": loaded, "ansible_included_var_files": [path.display().to_string()]});
+                        r
+                    }
+                    Err(d) => failed(&name, d.to_string()),
+                }
+            }
+            EngineModule::Setup => self.gather_facts(task, host, vars),
+            EngineModule::Meta | EngineModule::IncludeTasks | EngineModule::ImportTasks | EngineModule::IncludeRole | EngineModule::ImportRole => {
+                let _ = check;
+                failed(&name, "internal: control module reached the module runner".into())
+            }
+        }
+    }
+
+    /// Gather facts in one command on the host.
+    pub(crate) fn gather_facts(&self, task: &Task, host: &mut HostState, vars: &Map<String, Value>) -> HostResult {
+        let name = host.name.clone();
+        let conn = match self.connection_for(task, host, vars) {
+            Ok(c) => c,
+            Err(e) => return super::task_runner::unreachable_result(&name, e),
+        };
+        match conn.run(&converge_modules::Command::shell(super::facts::GATHER_SCRIPT)) {
+            Ok(out) if out.success() => {
+                let facts = super::facts::parse(&out.stdout_str());
+                host.facts = facts.clone();
+                host.facts_gathered = true;
+                let mut r = HostResult::new(&name, ResultStatus::Ok);
+                r.data = json!({"changed": false, "ansible_facts": facts});
+                r
+            }
+            Ok(out) => failed(&name, format!("gathering facts failed (rc={}): {}", out.rc, out.stderr_str().trim())),
+            Err(converge_modules::TargetError::Unreachable(m)) => {
+                host.connection = None;
+                super::task_runner::unreachable_result(&name, m)
+            }
+            Err(e) => failed(&name, e.to_string()),
+        }
+    }
+
+    /// The controller-side half of `template` and `copy`: read (and render) local files and pass
+    /// their content to the host module through its internal arguments.
+    pub(crate) fn controller_side(&self, module: &str, task: &Task, args: &mut Map<String, Value>, ctx: &minijinja::Value) -> Result<(), String> {
+        match module {
+            "template" => {
+                let src = args.remove("src").and_then(|v| v.as_str().map(str::to_string)).ok_or("template needs `src`")?;
+                let path = find_in(&task.origin.search_path("templates"), &src).ok_or_else(|| format!("could not find template `{src}`"))?;
+                let file = SourceFile::read(&path)?;
+                let rendered = self.templater.render(&file.text, ctx).map_err(|e| {
+                    let line = e.line.map(|l| format!(":{l}")).unwrap_or_default();
+                    format!("{}{line}: {}", path.display(), e.message)
+                })?;
+                args.insert("_content".into(), Value::String(rendered));
+                Ok(())
+            }
+            "copy" => {
+                if args.get("remote_src").and_then(to_bool).unwrap_or(false) || args.contains_key("content") {
+                    return Ok(());
+                }
+                let Some(src) = args.get("src").and_then(Value::as_str).map(str::to_string) else {
+                    return Ok(());
+                };
+                let path = find_in(&task.origin.search_path("files"), &src).ok_or_else(|| format!("could not find `{src}` for copy"))?;
+                let b64 = base64::engine::general_purpose::STANDARD;
+                if path.is_dir() {
+                    let mut files = Vec::new();
+                    collect_dir(&path, &path, &mut files, &b64)?;
+                    args.insert("_files".into(), Value::Array(files));
+                    args.insert("_src_is_dir".into(), Value::Bool(true));
+                } else {
+                    let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                    args.insert("_content_b64".into(), Value::String(b64.encode(bytes)));
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+fn collect_dir(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<Value>, b64: &base64::engine::GeneralPurpose) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut entries: Vec<_> = std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?.filter_map(Result::ok).collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let p = e.path();
+        let rel = p.strip_prefix(root).unwrap_or(&p).display().to_string();
+        let meta = std::fs::metadata(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+        if meta.is_dir() {
+            out.push(json!({"path": rel, "dir": true, "mode": format!("0{:o}", meta.permissions().mode() & 0o7777)}));
+            collect_dir(root, &p, out, b64)?;
+        } else {
+            let bytes = std::fs::read(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+            out.push(json!({"path": rel, "content_b64": b64.encode(bytes), "mode": format!("0{:o}", meta.permissions().mode() & 0o7777)}));
+        }
+    }
+    Ok(())
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}

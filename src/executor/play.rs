@@ -1,0 +1,578 @@
+//! Plays: host selection, `serial` batches, fact gathering, the task lists (with blocks,
+//! includes and `meta`), handlers, and the per-host counters of the recap.
+
+use super::host::HostState;
+use super::task_runner::{failed, TaskCtx};
+use super::vars::{task_vars, SharedVars};
+use super::Executor;
+use crate::output::{Event, HostResult, ResultStatus};
+use crate::playbook::load::{load_role_at_runtime, load_task_file_at_runtime};
+use crate::playbook::task::task_file_path;
+use crate::playbook::{Action, Play, Serial, Strategy, Task};
+use serde_json::{json, Map, Value};
+use std::sync::{Arc, Mutex};
+
+type Host = Arc<Mutex<HostState>>;
+
+fn lock(h: &Host) -> std::sync::MutexGuard<'_, HostState> {
+    h.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The play being run, for one batch of hosts.
+pub struct PlayRun<'p> {
+    pub play: &'p Play,
+    pub hosts: Vec<Host>,
+    pub magic: Map<String, Value>,
+}
+
+impl Executor<'_> {
+    pub(crate) fn run_play(&self, play: &Play) {
+        let mut names = self.inventory.select(&play.hosts);
+        if let Some(limit) = &self.opts.limit {
+            match self.inventory.limit(names, limit) {
+                Ok(n) => names = n,
+                Err(d) => {
+                    self.record_error(d.to_string());
+                    names = Vec::new();
+                }
+            }
+        }
+        self.sink.emit(&Event::PlayStart { name: play.name.clone(), hosts: names.clone() });
+        if names.is_empty() {
+            self.sink.emit(&Event::NoHostsMatched { pattern: play.hosts.clone() });
+            self.sink.emit(&Event::PlayEnd);
+            return;
+        }
+        if let Ok(mut b) = self.current_become.lock() {
+            *b = play.r#become.clone();
+        }
+        let all: Vec<Host> = names.iter().map(|n| self.host_state(n, &play.playbook_dir)).collect();
+        // Hosts that failed in an earlier play stay out, as in Ansible.
+        let all: Vec<Host> = all.into_iter().filter(|h| {
+            let st = lock(h);
+            !st.failed && !st.unreachable
+        }).collect();
+        for batch in batches(&all, &play.serial) {
+            let batch_names: Vec<String> = batch.iter().map(|h| lock(h).name.clone()).collect();
+            for h in &batch {
+                let mut st = lock(h);
+                st.ended = false;
+                st.notified.clear();
+            }
+            let mut magic = Map::new();
+            magic.insert("groups".into(), Value::Object(self.inventory.groups_var()));
+            magic.insert("play_hosts".into(), json!(batch_names));
+            magic.insert("ansible_play_hosts".into(), json!(batch_names));
+            magic.insert("ansible_play_batch".into(), json!(batch_names));
+            magic.insert("ansible_play_hosts_all".into(), json!(names));
+            magic.insert("ansible_play_name".into(), json!(play.name));
+            magic.insert("playbook_dir".into(), json!(absolute(&play.playbook_dir)));
+            magic.insert("ansible_check_mode".into(), json!(self.opts.check));
+            magic.insert("ansible_diff_mode".into(), json!(self.opts.diff));
+            magic.insert("ansible_verbosity".into(), json!(self.opts.verbosity));
+            magic.insert("ansible_forks".into(), json!(self.opts.forks));
+            magic.insert("ansible_run_tags".into(), json!(if self.opts.tags.only.is_empty() { vec!["all".to_string()] } else { self.opts.tags.only.clone() }));
+            magic.insert("ansible_skip_tags".into(), json!(self.opts.tags.skip));
+            magic.insert("ansible_version".into(), json!({"full": "2.19.0", "major": 2, "minor": 19, "revision": 0, "string": "2.19.0 (converge)"}));
+            magic.insert("omit".into(), json!(crate::template::OMIT));
+            let run = PlayRun { play, hosts: batch, magic };
+            self.load_vars_files(&run);
+            if play.gather_facts {
+                self.gather_all(&run);
+            }
+            match play.strategy {
+                Strategy::Linear => {
+                    let hosts = run.hosts.clone();
+                    self.run_list(&run, &play.pre_tasks, &hosts);
+                    self.flush_handlers(&run, &hosts);
+                    self.run_list(&run, &play.role_tasks, &hosts);
+                    self.run_list(&run, &play.tasks, &hosts);
+                    self.flush_handlers(&run, &hosts);
+                    self.run_list(&run, &play.post_tasks, &hosts);
+                    self.flush_handlers(&run, &hosts);
+                }
+                Strategy::Free => {
+                    // Each host runs through the play at its own pace.
+                    super::parallel::map(&run.hosts, self.opts.forks, |h| {
+                        let one = vec![Arc::clone(h)];
+                        self.run_list(&run, &play.pre_tasks, &one);
+                        self.flush_handlers(&run, &one);
+                        self.run_list(&run, &play.role_tasks, &one);
+                        self.run_list(&run, &play.tasks, &one);
+                        self.flush_handlers(&run, &one);
+                        self.run_list(&run, &play.post_tasks, &one);
+                        self.flush_handlers(&run, &one);
+                    });
+                }
+            }
+            let failed = run.hosts.iter().filter(|h| lock(h).failed).count();
+            if let Some(pct) = play.max_fail_percentage {
+                if failed as f64 * 100.0 / run.hosts.len() as f64 > pct {
+                    self.sink.emit(&Event::Warning(format!("max_fail_percentage {pct}% exceeded: the play stops")));
+                    break;
+                }
+            }
+            if play.any_errors_fatal && failed > 0 {
+                break;
+            }
+        }
+        self.sink.emit(&Event::PlayEnd);
+    }
+
+    fn shared<'s>(&'s self, run: &'s PlayRun, hostvars: Option<Arc<Value>>) -> SharedVars<'s> {
+        SharedVars { play: run.play, extra_vars: &self.opts.extra_vars, magic: &run.magic, hostvars }
+    }
+
+    fn load_vars_files(&self, run: &PlayRun) {
+        if run.play.vars_files.is_empty() {
+            return;
+        }
+        for h in &run.hosts {
+            let mut st = lock(h);
+            st.play_vars_files.clear();
+            let groups = self.inventory.group_names(&st.name);
+            for vf in &run.play.vars_files {
+                let vars = task_vars(&self.shared(run, None), &st, None, &groups);
+                let ctx = self.ctx_value(vars);
+                let name = match self.templater.render(&vf.text, &ctx) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        self.record_error(format!("{}: vars_files: {e}", vf.span.location()));
+                        continue;
+                    }
+                };
+                let path = run.play.playbook_dir.join(&name);
+                match crate::yaml::load_path(&path) {
+                    Ok(node) => {
+                        if let Value::Object(m) = node.to_json() {
+                            st.play_vars_files.extend(m);
+                        }
+                    }
+                    Err(d) => self.record_error(format!("{}: vars_files `{name}`: {d}", vf.span.location())),
+                }
+            }
+        }
+    }
+
+    fn gather_all(&self, run: &PlayRun) {
+        let todo: Vec<Host> = run.hosts.iter().filter(|h| {
+            let st = lock(h);
+            st.active() && !st.facts_gathered
+        }).cloned().collect();
+        if todo.is_empty() {
+            return;
+        }
+        self.sink.emit(&Event::TaskStart { name: "Gathering Facts".into(), role: None, handler: false, hosts: todo.len() });
+        let shared = self.shared(run, None);
+        let setup_task = setup_task(run.play);
+        super::parallel::map(&todo, self.opts.forks, |h| {
+            let mut st = lock(h);
+            let groups = self.inventory.group_names(&st.name);
+            let vars = task_vars(&shared, &st, Some(&setup_task), &groups);
+            let mut r = self.gather_facts(&setup_task, &mut st, &vars);
+            r.data = json!({"changed": false});
+            self.account(&mut st, &setup_task, &mut r, false);
+            self.sink.emit(&Event::HostResult(r));
+        });
+        self.sink.emit(&Event::TaskEnd);
+    }
+
+    /// Run a task list on the hosts given (those still active).
+    pub(crate) fn run_list(&self, run: &PlayRun, tasks: &[Task], hosts: &[Host]) {
+        for task in tasks {
+            let active: Vec<Host> = hosts.iter().filter(|h| lock(h).active()).cloned().collect();
+            if active.is_empty() {
+                return;
+            }
+            match &task.action {
+                Action::Block { block, rescue, always } => self.run_block(run, block, rescue, always, &active),
+                Action::Meta(m) => self.meta(run, task, m, &active),
+                Action::IncludeTasks { file, .. } => self.include_tasks(run, task, file, &active),
+                Action::IncludeRole { name, tasks_from, .. } => self.include_role(run, task, name, tasks_from.as_deref(), &active),
+                Action::Module { .. } => {
+                    if self.opts.tags.selects(&task.tags) {
+                        self.run_module_task(run, task, &active, false);
+                    }
+                }
+            }
+            if run.play.any_errors_fatal && active.iter().any(|h| lock(h).failed) {
+                for h in hosts {
+                    lock(h).ended = true;
+                }
+                return;
+            }
+        }
+    }
+
+    fn run_block(&self, run: &PlayRun, block: &[Task], rescue: &[Task], always: &[Task], hosts: &[Host]) {
+        self.run_list(run, block, hosts);
+        let failed_here: Vec<Host> = hosts.iter().filter(|h| lock(h).failed).cloned().collect();
+        if !rescue.is_empty() && !failed_here.is_empty() {
+            for h in &failed_here {
+                let mut st = lock(h);
+                st.failed = false;
+                st.stats.failed = st.stats.failed.saturating_sub(1);
+                st.stats.rescued += 1;
+            }
+            self.run_list(run, rescue, &failed_here);
+        }
+        if !always.is_empty() {
+            // `always` runs on hosts that failed in the block or rescue too; they stay failed.
+            let was_failed: Vec<bool> = hosts.iter().map(|h| lock(h).failed).collect();
+            for h in hosts {
+                lock(h).failed = false;
+            }
+            let reachable: Vec<Host> = hosts.iter().filter(|h| !lock(h).unreachable).cloned().collect();
+            self.run_list(run, always, &reachable);
+            for (h, f) in hosts.iter().zip(was_failed) {
+                if f {
+                    lock(h).failed = true;
+                }
+            }
+        }
+    }
+
+    fn meta(&self, run: &PlayRun, task: &Task, what: &str, hosts: &[Host]) {
+        match what {
+            "flush_handlers" => self.flush_handlers(run, hosts),
+            "end_play" => {
+                for h in &run.hosts {
+                    lock(h).ended = true;
+                }
+            }
+            "end_host" | "end_batch" => {
+                let shared = self.shared(run, None);
+                for h in hosts {
+                    let mut st = lock(h);
+                    let groups = self.inventory.group_names(&st.name);
+                    let ctx = self.ctx_value(task_vars(&shared, &st, Some(task), &groups));
+                    if self.conditions_hold(&task.when, &ctx).unwrap_or(false) {
+                        st.ended = true;
+                    }
+                }
+            }
+            "clear_facts" => {
+                for h in hosts {
+                    let mut st = lock(h);
+                    st.facts.clear();
+                    st.facts_gathered = false;
+                }
+            }
+            "clear_host_errors" => {
+                for h in &run.hosts {
+                    lock(h).failed = false;
+                }
+            }
+            "reset_connection" => {
+                for h in hosts {
+                    let mut st = lock(h);
+                    if let Some(c) = st.connection.take() {
+                        c.close();
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn include_tasks(&self, run: &PlayRun, task: &Task, file: &str, hosts: &[Host]) {
+        if !self.opts.tags.selects(&task.tags) && !task.tags.is_empty() {
+            return;
+        }
+        // Resolve the file per host; hosts that include the same file run it together.
+        let shared = self.shared(run, None);
+        let mut groups_by_file: Vec<(std::path::PathBuf, Vec<Host>)> = Vec::new();
+        for h in hosts {
+            let mut st = lock(h);
+            let groups = self.inventory.group_names(&st.name);
+            let ctx = self.ctx_value(task_vars(&shared, &st, Some(task), &groups));
+            match self.conditions_hold(&task.when, &ctx) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    let mut r = failed(&st.name, e);
+                    self.account(&mut st, task, &mut r, false);
+                    self.sink.emit(&Event::HostResult(r));
+                    continue;
+                }
+            }
+            let name = match self.templater.render(file, &ctx) {
+                Ok(n) => n,
+                Err(e) => {
+                    let mut r = failed(&st.name, format!("include_tasks file name: {e}"));
+                    self.account(&mut st, task, &mut r, false);
+                    self.sink.emit(&Event::HostResult(r));
+                    continue;
+                }
+            };
+            let path = task_file_path(&task.origin, &name);
+            match groups_by_file.iter_mut().find(|(p, _)| *p == path) {
+                Some((_, hs)) => hs.push(Arc::clone(h)),
+                None => groups_by_file.push((path, vec![Arc::clone(h)])),
+            }
+        }
+        for (path, hs) in groups_by_file {
+            match load_task_file_at_runtime(&path, &task.origin, &self.templater) {
+                Ok(mut tasks) => {
+                    for t in &mut tasks {
+                        inherit_into(t, task);
+                    }
+                    self.run_list(run, &tasks, &hs);
+                }
+                Err(d) => {
+                    for h in &hs {
+                        let mut st = lock(h);
+                        let mut r = failed(&st.name, format!("could not include {}:\n{d}", path.display()));
+                        self.account(&mut st, task, &mut r, false);
+                        self.sink.emit(&Event::HostResult(r));
+                    }
+                }
+            }
+        }
+    }
+
+    fn include_role(&self, run: &PlayRun, task: &Task, name: &str, tasks_from: Option<&str>, hosts: &[Host]) {
+        let shared = self.shared(run, None);
+        let selected: Vec<Host> = hosts.iter().filter(|h| {
+            let st = lock(h);
+            let groups = self.inventory.group_names(&st.name);
+            let ctx = self.ctx_value(task_vars(&shared, &st, Some(task), &groups));
+            self.conditions_hold(&task.when, &ctx).unwrap_or(false)
+        }).cloned().collect();
+        if selected.is_empty() {
+            return;
+        }
+        match load_role_at_runtime(name, tasks_from, task.vars.clone(), &run.play.playbook_dir, &self.templater) {
+            Ok((mut tasks, _handlers)) => {
+                for t in &mut tasks {
+                    inherit_into(t, task);
+                }
+                self.run_list(run, &tasks, &selected);
+            }
+            Err(d) => {
+                for h in &selected {
+                    let mut st = lock(h);
+                    let mut r = failed(&st.name, format!("could not include role `{name}`:\n{d}"));
+                    self.account(&mut st, task, &mut r, false);
+                    self.sink.emit(&Event::HostResult(r));
+                }
+            }
+        }
+    }
+
+    /// A module task on every host (in parallel), then the counters and notifications.
+    fn run_module_task(&self, run: &PlayRun, task: &Task, hosts: &[Host], handler: bool) {
+        let name = self.task_title(run, task, hosts);
+        self.sink.emit(&Event::TaskStart {
+            name,
+            role: task.origin.role.clone(),
+            handler,
+            hosts: hosts.len(),
+        });
+        let hostvars = if mentions(task, "hostvars") { Some(Arc::new(self.hostvars_snapshot(run))) } else { None };
+        let tctx = TaskCtx { shared: self.shared(run, hostvars) };
+        let targets: Vec<Host> = if task.run_once { hosts.iter().take(1).cloned().collect() } else { hosts.to_vec() };
+        let results = super::parallel::map(&targets, self.opts.forks, |h| {
+            let mut st = lock(h);
+            let mut r = self.run_task_on_host(&tctx, task, &mut st);
+            let ignore = r.status == ResultStatus::Failed && self.flag(&task.ignore_errors, &st, task, &tctx.shared);
+            self.account(&mut st, task, &mut r, ignore);
+            self.sink.emit(&Event::HostResult(r.clone()));
+            r
+        });
+        // `run_once`: the other hosts get the same result (and registered variable).
+        if task.run_once {
+            if let Some(first) = results.first() {
+                for h in hosts.iter().skip(1) {
+                    let mut st = lock(h);
+                    if let Some(reg) = &task.register {
+                        st.vars.insert(reg.clone(), first.data.clone());
+                    }
+                    if first.status == ResultStatus::Changed {
+                        for n in &task.notify {
+                            st.notify(n);
+                        }
+                    }
+                }
+            }
+        }
+        self.sink.emit(&Event::TaskEnd);
+    }
+
+    fn task_title(&self, run: &PlayRun, task: &Task, hosts: &[Host]) -> String {
+        let name = task.display_name();
+        if !crate::template::Templater::is_template(&name) {
+            return name;
+        }
+        // Ansible renders task names with play-level variables only.
+        let Some(h) = hosts.first() else { return name };
+        let st = lock(h);
+        let groups = self.inventory.group_names(&st.name);
+        let ctx = self.ctx_value(task_vars(&self.shared(run, None), &st, Some(task), &groups));
+        self.templater.render(&name, &ctx).unwrap_or(name)
+    }
+
+    /// Update the recap counters and handler notifications for one result, as Ansible does.
+    pub(crate) fn account(&self, st: &mut HostState, task: &Task, r: &mut HostResult, ignore: bool) {
+        match r.status {
+            ResultStatus::Ok => st.stats.ok += 1,
+            ResultStatus::Changed => {
+                st.stats.ok += 1;
+                st.stats.changed += 1;
+            }
+            ResultStatus::Skipped => st.stats.skipped += 1,
+            ResultStatus::Unreachable => {
+                if task.ignore_unreachable {
+                    st.stats.skipped += 1;
+                } else {
+                    st.stats.unreachable += 1;
+                    st.unreachable = true;
+                }
+            }
+            ResultStatus::Failed => {
+                if ignore {
+                    r.ignored = true;
+                    st.stats.ok += 1;
+                    st.stats.ignored += 1;
+                    if r.data.get("changed").and_then(Value::as_bool).unwrap_or(false) {
+                        st.stats.changed += 1;
+                    }
+                } else {
+                    st.stats.failed += 1;
+                    st.failed = true;
+                }
+            }
+        }
+        if r.status == ResultStatus::Changed {
+            for n in &task.notify {
+                st.notify(n);
+            }
+        }
+    }
+
+    /// Run the notified handlers, in the order they are defined, once each.
+    pub(crate) fn flush_handlers(&self, run: &PlayRun, hosts: &[Host]) {
+        loop {
+            let mut ran_any = false;
+            for handler in &run.play.handlers {
+                let name = handler.name.clone().unwrap_or_default();
+                let notified: Vec<Host> = hosts.iter().filter(|h| {
+                    let st = lock(h);
+                    !st.unreachable && !st.failed && st.notified.iter().any(|n| *n == name || handler.listen.iter().any(|l| l == n))
+                }).cloned().collect();
+                if notified.is_empty() {
+                    continue;
+                }
+                for h in &notified {
+                    let mut st = lock(h);
+                    st.notified.retain(|n| *n != name && !handler.listen.iter().any(|l| l == n));
+                }
+                ran_any = true;
+                self.run_module_task(run, handler, &notified, true);
+            }
+            // Handlers may notify other handlers.
+            let pending = hosts.iter().any(|h| {
+                let st = lock(h);
+                st.active() && st.notified.iter().any(|n| run.play.handlers.iter().any(|hd| hd.name.as_deref() == Some(n.as_str()) || hd.listen.iter().any(|l| l == n)))
+            });
+            if !pending || !ran_any {
+                break;
+            }
+        }
+        for h in hosts {
+            lock(h).notified.clear();
+        }
+    }
+
+    fn hostvars_snapshot(&self, run: &PlayRun) -> Value {
+        let mut m = Map::new();
+        for name in self.inventory.hosts().map(|h| h.name.clone()).collect::<Vec<_>>() {
+            let h = self.host_state(&name, &run.play.playbook_dir);
+            // Hosts of this task are locked by workers only later; this runs before them.
+            let st = lock(&h);
+            m.insert(name, Value::Object(st.visible_vars()));
+        }
+        Value::Object(m)
+    }
+}
+
+/// Whether a task's text mentions a variable name (cheap test before building costly vars).
+fn mentions(task: &Task, word: &str) -> bool {
+    let in_args = match &task.action {
+        Action::Module { args, .. } => Value::Object(args.clone()).to_string().contains(word),
+        _ => false,
+    };
+    in_args || task.when.iter().any(|w| w.text.contains(word)) || task.name.as_deref().is_some_and(|n| n.contains(word))
+        || task.loop_.as_ref().is_some_and(|l| l.value.to_string().contains(word))
+        || task.vars.values().any(|v| v.to_string().contains(word))
+}
+
+/// What an `include_tasks` task passes to the tasks it includes.
+fn inherit_into(t: &mut Task, include: &Task) {
+    let mut vars = include.vars.clone();
+    vars.extend(std::mem::take(&mut t.vars));
+    t.vars = vars;
+    for tag in &include.tags {
+        if !t.tags.contains(tag) {
+            t.tags.push(tag.clone());
+        }
+    }
+}
+
+fn setup_task(play: &Play) -> Task {
+    Task {
+        name: Some("Gathering Facts".into()),
+        span: play.span.clone(),
+        action: Action::Meta("noop".into()),
+        when: Vec::new(),
+        loop_: None,
+        loop_control: Default::default(),
+        register: None,
+        notify: Vec::new(),
+        listen: Vec::new(),
+        changed_when: None,
+        failed_when: None,
+        until: None,
+        retries: None,
+        delay: None,
+        ignore_errors: None,
+        ignore_unreachable: false,
+        tags: vec!["always".into()],
+        check_mode: Some(false),
+        diff: None,
+        no_log: None,
+        run_once: false,
+        vars: Map::new(),
+        environment: None,
+        r#become: play.r#become.clone(),
+        delegate_to: None,
+        origin: Arc::new(crate::playbook::TaskOrigin { playbook_dir: play.playbook_dir.clone(), file_dir: play.playbook_dir.clone(), ..Default::default() }),
+    }
+}
+
+fn absolute(p: &std::path::Path) -> String {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()).display().to_string()
+}
+
+/// Split hosts into `serial` batches (the last size repeats).
+pub fn batches(hosts: &[Host], serial: &[Serial]) -> Vec<Vec<Host>> {
+    if serial.is_empty() {
+        return vec![hosts.to_vec()];
+    }
+    let total = hosts.len();
+    let mut out = Vec::new();
+    let mut i = 0;
+    let mut k = 0;
+    while i < total {
+        let s = &serial[k.min(serial.len() - 1)];
+        let n = match s {
+            Serial::Count(n) => *n,
+            Serial::Percent(p) => ((total as f64) * p / 100.0).floor() as usize,
+        }
+        .max(1);
+        out.push(hosts[i..(i + n).min(total)].to_vec());
+        i += n;
+        k += 1;
+    }
+    out
+}

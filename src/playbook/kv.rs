@@ -1,0 +1,125 @@
+//! Ansible's `key=value` shorthand for module arguments (`copy: src=a dest=/b mode=0644`) and
+//! free-form text (`command: ls -l chdir=/tmp`).
+
+use serde_json::{Map, Value};
+
+/// Split on white space, keeping quoted parts together (quotes removed only around whole
+/// values), as Ansible's `split_args` does for the common cases.
+pub fn split_args(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut depth = 0i32; // inside {{ }} or {% %}: spaces do not split
+    let chars: Vec<char> = s.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        match (quote, c) {
+            (_, '{') if matches!(next, Some('{') | Some('%')) => {
+                depth += 1;
+                cur.push(c);
+                cur.push(chars[i + 1]);
+                i += 2;
+                continue;
+            }
+            (_, '}' | '%') if depth > 0 && next == Some('}') => {
+                depth -= 1;
+                cur.push(c);
+                cur.push('}');
+                i += 2;
+                continue;
+            }
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                cur.push(c);
+            }
+            (Some(q), _) if c == q && chars.get(i.wrapping_sub(1)) != Some(&'\\') => {
+                quote = None;
+                cur.push(c);
+            }
+            (None, ' ' | '\t' | '\n') if depth == 0 => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            _ => cur.push(c),
+        }
+        i += 1;
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+fn unquote(v: &str) -> String {
+    let b = v.as_bytes();
+    if b.len() >= 2 && (b[0] == b'"' || b[0] == b'\'') && b[b.len() - 1] == b[0] {
+        v[1..v.len() - 1].to_string()
+    } else {
+        v.to_string()
+    }
+}
+
+fn is_key(k: &str) -> bool {
+    !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Parse `k=v` pairs. With `free_form`, words that are not `k=v` (and `k=v` words whose key is
+/// not in `known_keys`) are kept, in order, as the free-form text under `_raw_params`.
+pub fn parse_kv(s: &str, free_form: bool, known_keys: &[&str]) -> Result<Map<String, Value>, String> {
+    let mut args = Map::new();
+    let mut raw: Vec<String> = Vec::new();
+    for word in split_args(s) {
+        let pair = word.split_once('=').filter(|(k, _)| is_key(k));
+        match pair {
+            Some((k, v)) if !free_form || known_keys.contains(&k) => {
+                args.insert(k.to_string(), Value::String(unquote(v)));
+            }
+            _ if free_form => raw.push(word),
+            _ => {
+                return Err(format!(
+                    "`{word}` is not a key=value argument (this module takes no free-form text)"
+                ))
+            }
+        }
+    }
+    if free_form && !raw.is_empty() {
+        args.insert("_raw_params".to_string(), Value::String(raw.join(" ")));
+    }
+    Ok(args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kv_pairs_and_quotes() {
+        let m = parse_kv("src=a.txt dest='/tmp/x y' mode=0644", false, &[]).unwrap();
+        assert_eq!(m["src"], "a.txt");
+        assert_eq!(m["dest"], "/tmp/x y");
+        assert_eq!(m["mode"], "0644");
+    }
+
+    #[test]
+    fn free_form_keeps_command_and_extracts_known_keys() {
+        let m = parse_kv("ls -l /tmp chdir=/var creates=/x", true, &["chdir", "creates"]).unwrap();
+        assert_eq!(m["_raw_params"], "ls -l /tmp");
+        assert_eq!(m["chdir"], "/var");
+        let m = parse_kv("echo a=b", true, &["chdir"]).unwrap();
+        assert_eq!(m["_raw_params"], "echo a=b");
+    }
+
+    #[test]
+    fn templates_with_spaces_stay_whole() {
+        let m = parse_kv("msg={{ a | default('x y') }} dest=/t", false, &[]).unwrap();
+        assert_eq!(m["msg"], "{{ a | default('x y') }}");
+    }
+
+    #[test]
+    fn non_kv_word_is_an_error_without_free_form() {
+        assert!(parse_kv("dest=/x oops", false, &[]).is_err());
+    }
+}

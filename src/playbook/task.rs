@@ -1,0 +1,526 @@
+//! Parsing one task (or block) from YAML: keywords, the module and its arguments (mapping,
+//! `key=value` shorthand or free-form), loops, and the keywords a block passes down to its tasks.
+
+use super::catalog::{self, EngineModule, ModuleInfo, ModuleKind};
+use super::keywords;
+use super::kv::parse_kv;
+use super::load::{tags_of, with_yaml_ext, Loader};
+use super::model::*;
+use crate::diagnostics::Diagnostic;
+use crate::source::{SourceFile, Span};
+use crate::template::{TemplateError, Templater};
+use crate::yaml::{Node, Yaml};
+use converge_modules::args::{check_names, nearest};
+use converge_modules::Params;
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Keywords a block (or an import, or a role entry) passes down to every task inside it.
+#[derive(Debug, Clone, Default)]
+pub struct Inherit {
+    pub when: Vec<Expr>,
+    pub tags: Vec<String>,
+    pub vars: Map<String, Value>,
+    pub r#become: BecomeOpts,
+    pub ignore_errors: Option<Value>,
+    pub no_log: Option<Value>,
+    pub check_mode: Option<bool>,
+    pub diff: Option<bool>,
+    pub environment: Option<Value>,
+    pub delegate_to: Option<String>,
+    pub run_once: Option<bool>,
+    pub notify: Vec<String>,
+}
+
+/// A diagnostic for a template error inside a YAML value: the position inside the value is
+/// added to the value's own position.
+pub fn template_diag(span: &Span, e: &TemplateError, what: &str) -> Diagnostic {
+    let at = match e.line {
+        Some(line) => span.at_relative_line(line, e.col),
+        None => span.clone(),
+    };
+    Diagnostic::at(&at, format!("{what}: {}", e.message))
+}
+
+pub(crate) struct TaskParser<'l, 't> {
+    pub loader: &'l mut Loader<'t>,
+    pub origin: Arc<TaskOrigin>,
+}
+
+impl TaskParser<'_, '_> {
+    pub fn list(&mut self, node: &Node, inherit: &Inherit) -> Vec<Task> {
+        match &node.value {
+            Yaml::Null => Vec::new(),
+            Yaml::Seq(items) => items.iter().filter_map(|i| self.task(i, inherit)).collect(),
+            _ => {
+                self.loader.error(Diagnostic::at(&node.span, format!("a task list must be a list, found {}", node.kind_name())));
+                Vec::new()
+            }
+        }
+    }
+
+    fn err(&mut self, d: Diagnostic) {
+        self.loader.error(d);
+    }
+
+    fn task(&mut self, node: &Node, parent: &Inherit) -> Option<Task> {
+        let entries = match node.string_keys("a task") {
+            Ok(e) => e,
+            Err(d) => {
+                self.err(d);
+                return None;
+            }
+        };
+        if entries.is_empty() {
+            self.err(Diagnostic::at(&node.span, "empty task").with_hint("a task needs a module, e.g. `debug: msg=hello`"));
+            return None;
+        }
+        let is_block = entries.iter().any(|(k, _, _)| k == "block");
+        // Split keywords from the action.
+        let mut kw: Vec<(String, &Node, &Node)> = Vec::new();
+        let mut actions: Vec<(String, &Node, &Node)> = Vec::new();
+        for (k, kn, v) in entries {
+            let known = if is_block { keywords::is_block_keyword(&k) } else { keywords::is_task_keyword(&k) };
+            if known {
+                if keywords::ACCEPTED_NOT_IMPLEMENTED.contains(&k.as_str()) {
+                    self.loader.warnings.push(format!("{}: task keyword `{k}` is accepted but ignored by converge", kn.span.location()));
+                }
+                kw.push((k, kn, v));
+            } else if is_block {
+                let hint = nearest(&k, keywords::COMMON.iter().chain(keywords::BLOCK_ONLY).copied()).map(|n| format!("did you mean `{n}`?"));
+                self.err(Diagnostic::at(&kn.span, format!("`{k}` is not valid on a block")).with_hint_opt(hint));
+            } else {
+                actions.push((k, kn, v));
+            }
+        }
+        let mut t = self.keywords(node, &kw, parent);
+        let inherit_down = self.inherit_from(&t, parent);
+        if is_block {
+            let mut block = Vec::new();
+            let mut rescue = Vec::new();
+            let mut always = Vec::new();
+            for (k, _, v) in &kw {
+                match k.as_str() {
+                    "block" => block = self.list(v, &inherit_down),
+                    "rescue" => rescue = self.list(v, &inherit_down),
+                    "always" => always = self.list(v, &inherit_down),
+                    _ => {}
+                }
+            }
+            t.action = Action::Block { block, rescue, always };
+            return Some(t);
+        }
+        // `action: copy src=a dest=b` / `local_action: ...`
+        if let Some((_, _, v)) = kw.iter().find(|(k, _, _)| k == "action" || k == "local_action") {
+            let (name, rest) = match &v.value {
+                Yaml::Str(s) => {
+                    let s = s.trim();
+                    let name = s.split_whitespace().next().unwrap_or("").to_string();
+                    let rest = s[name.len()..].trim().to_string();
+                    (name, Some(rest))
+                }
+                Yaml::Map(_) => (v.get("module").and_then(Node::scalar_text).unwrap_or_default(), None),
+                _ => (String::new(), None),
+            };
+            if kw.iter().any(|(k, _, _)| k == "local_action") {
+                t.delegate_to = Some("localhost".to_string());
+            }
+            return self.action(t, &name, v, rest, &kw, &inherit_down);
+        }
+        match actions.len() {
+            0 => {
+                self.err(Diagnostic::at(&node.span, "this task has no module to run").with_hint("add a module, e.g. `debug: msg=hello`, or `block:`"));
+                None
+            }
+            1 => {
+                let (name, kn, v) = actions.remove(0);
+                self.action_named(t, &name, kn, v, &kw, &inherit_down)
+            }
+            _ => {
+                let names: Vec<&str> = actions.iter().map(|(k, _, _)| k.as_str()).collect();
+                for (k, kn, _) in &actions {
+                    if catalog::lookup(k).is_none() {
+                        let hint = nearest(k, keywords::COMMON.iter().chain(keywords::TASK_ONLY).copied().chain(catalog::all_names()))
+                            .map(|n| format!("did you mean `{n}`?"));
+                        self.err(Diagnostic::at(&kn.span, format!("`{k}` is neither a task keyword nor a known module")).with_hint_opt(hint));
+                        return None;
+                    }
+                }
+                self.err(Diagnostic::at(&actions[1].1.span, format!("conflicting action statements: {}", names.join(", "))).with_hint("a task runs exactly one module"));
+                None
+            }
+        }
+    }
+
+    fn action_named(&mut self, t: Task, name: &str, kn: &Node, v: &Node, kw: &[(String, &Node, &Node)], inherit: &Inherit) -> Option<Task> {
+        if catalog::lookup(name).is_none() {
+            let hint = nearest(name, catalog::all_names().into_iter().chain(keywords::COMMON.iter().copied()).chain(keywords::TASK_ONLY.iter().copied()))
+                .map(|n| format!("did you mean `{n}`?"));
+            self.err(Diagnostic::at(&kn.span, format!("unknown module or keyword `{name}`")).with_hint_opt(hint));
+            return None;
+        }
+        self.action(t, name, v, None, kw, inherit)
+    }
+
+    fn action(&mut self, mut t: Task, name: &str, v: &Node, free_text: Option<String>, kw: &[(String, &Node, &Node)], inherit: &Inherit) -> Option<Task> {
+        let Some(info) = catalog::lookup(name) else {
+            self.err(Diagnostic::at(&v.span, format!("unknown module `{name}`")));
+            return None;
+        };
+        let (mut args, mut arg_spans) = self.args(&info, v, free_text)?;
+        // `args:` keyword: merged under the inline arguments.
+        if let Some((_, _, a)) = kw.iter().find(|(k, _, _)| k == "args") {
+            match a.string_keys("args") {
+                Ok(entries) => {
+                    for (k, kn, av) in entries {
+                        if !args.contains_key(&k) {
+                            args.insert(k.clone(), av.to_json());
+                            arg_spans.insert(k, if av.is_null() { kn.span.clone() } else { av.span.clone() });
+                        }
+                    }
+                }
+                Err(d) => self.err(d),
+            }
+        }
+        // Free-form text goes to the module's free-form argument.
+        if let Some(ff) = info.free_form {
+            if ff != "_raw_params" {
+                if let Some(raw) = args.remove("_raw_params") {
+                    args.insert(ff.to_string(), raw);
+                    if let Some(s) = arg_spans.remove("_raw_params") {
+                        arg_spans.insert(ff.to_string(), s);
+                    }
+                }
+            }
+        }
+        self.check_args(&info, &args, &arg_spans, &v.span);
+        t.action = match info.kind {
+            ModuleKind::Engine(EngineModule::ImportTasks) => {
+                let file = args.get("file").and_then(Value::as_str).unwrap_or_default().to_string();
+                if Templater::is_template(&file) {
+                    self.err(Diagnostic::at(&v.span, "import_tasks needs a literal file name").with_hint("use include_tasks for a templated file name"));
+                    return None;
+                }
+                let path = self.resolve_task_file(&file);
+                if !path.is_file() {
+                    self.err(Diagnostic::at(arg_spans.get("file").unwrap_or(&v.span), format!("imported task file {} does not exist", path.display())));
+                    return None;
+                }
+                let tasks = self.loader.task_file(&path, inherit, &self.origin.clone(), Some(&v.span));
+                Action::Block { block: tasks, rescue: Vec::new(), always: Vec::new() }
+            }
+            ModuleKind::Engine(EngineModule::ImportRole) => {
+                let role = args.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+                let tasks_from = args.get("tasks_from").and_then(Value::as_str).map(str::to_string);
+                let mut seen = std::collections::HashSet::new();
+                let dir = self.origin.playbook_dir.clone();
+                let (tasks, _handlers) = self.loader.load_role(&role, tasks_from.as_deref(), t.vars.clone(), inherit, &dir, &v.span, &mut seen, 0);
+                Action::Block { block: tasks, rescue: Vec::new(), always: Vec::new() }
+            }
+            ModuleKind::Engine(EngineModule::IncludeTasks) => {
+                let file = args.get("file").and_then(Value::as_str).unwrap_or_default().to_string();
+                if file.is_empty() {
+                    self.err(Diagnostic::at(&v.span, "include_tasks needs a file name"));
+                    return None;
+                }
+                if !Templater::is_template(&file) {
+                    let path = self.resolve_task_file(&file);
+                    if !path.is_file() {
+                        self.err(Diagnostic::at(arg_spans.get("file").unwrap_or(&v.span), format!("included task file {} does not exist", path.display())));
+                        return None;
+                    }
+                    // Validate it now, so a typo there is found before any host is touched.
+                    let _ = self.loader.task_file(&path, &Inherit::default(), &self.origin.clone(), Some(&v.span));
+                }
+                Action::IncludeTasks { file, vars: Map::new() }
+            }
+            ModuleKind::Engine(EngineModule::IncludeRole) => {
+                let role = args.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+                if !Templater::is_template(&role) && self.loader.find_role(&role, &self.origin.playbook_dir).is_none() {
+                    self.err(Diagnostic::at(arg_spans.get("name").unwrap_or(&v.span), format!("role `{role}` not found")));
+                    return None;
+                }
+                Action::IncludeRole {
+                    name: role,
+                    tasks_from: args.get("tasks_from").and_then(Value::as_str).map(str::to_string),
+                    vars: Map::new(),
+                }
+            }
+            ModuleKind::Engine(EngineModule::Meta) => Action::Meta(args.get("_raw_params").and_then(Value::as_str).unwrap_or("noop").to_string()),
+            _ => {
+                self.check_controller_files(info.name, &args, &arg_spans, &v.span);
+                Action::Module { module: info.name.to_string(), args, arg_spans }
+            }
+        };
+        Some(t)
+    }
+
+    fn resolve_task_file(&self, file: &str) -> PathBuf {
+        let p = Path::new(file);
+        if p.is_absolute() {
+            return p.to_path_buf();
+        }
+        let candidates = [self.origin.file_dir.join(file), self.origin.playbook_dir.join(file)];
+        candidates.iter().find(|c| c.is_file()).cloned().unwrap_or_else(|| candidates[0].clone())
+    }
+
+    /// Module arguments from a mapping, a `key=value` string or free-form text.
+    fn args(&mut self, info: &ModuleInfo, v: &Node, free_text: Option<String>) -> Option<(Map<String, Value>, HashMap<String, Span>)> {
+        let mut args = Map::new();
+        let mut spans = HashMap::new();
+        let text = free_text.or_else(|| match &v.value {
+            Yaml::Map(_) | Yaml::Null => None,
+            _ => v.scalar_text(),
+        });
+        if let Some(text) = text {
+            let known: Vec<&str> = info.spec.map(|s| s.iter().map(|a| a.name).collect()).unwrap_or_default();
+            match parse_kv(&text, info.free_form.is_some(), &known) {
+                Ok(m) => {
+                    for k in m.keys() {
+                        spans.insert(k.clone(), v.span.clone());
+                    }
+                    args = m;
+                }
+                Err(e) => {
+                    self.err(Diagnostic::at(&v.span, format!("module `{}`: {e}", info.name)));
+                    return None;
+                }
+            }
+        } else if let Yaml::Map(entries) = &v.value {
+            {
+                for (k, av) in entries {
+                    let Some(key) = k.scalar_text() else {
+                        self.err(Diagnostic::at(&k.span, "argument names must be strings"));
+                        continue;
+                    };
+                    if key == "module" {
+                        continue; // `action: {module: copy, ...}`
+                    }
+                    spans.insert(key.clone(), k.span.clone());
+                    args.insert(key, av.to_json());
+                }
+            }
+        }
+        Some((args, spans))
+    }
+
+    /// Argument names against the module's spec, literal values' types, and template syntax.
+    fn check_args(&mut self, info: &ModuleInfo, args: &Map<String, Value>, spans: &HashMap<String, Span>, at: &Span) {
+        if let Some(spec) = info.spec {
+            for (key, e) in check_names(spec, args) {
+                let span = spans.get(&key).unwrap_or(at);
+                self.err(Diagnostic::at(span, format!("module `{}`: {}", info.name, e.message)).with_hint_opt(e.hint));
+            }
+            let templated = args.values().any(has_template);
+            if !templated {
+                if let Err(e) = Params::new(spec, args) {
+                    if !e.message.contains("unsupported") {
+                        let span = e.arg.as_ref().and_then(|a| spans.get(a)).unwrap_or(at);
+                        self.err(Diagnostic::at(span, format!("module `{}`: {e}", info.name)));
+                    }
+                }
+            }
+        }
+        for (k, v) in args {
+            let span = spans.get(k).unwrap_or(at).clone();
+            self.check_templates(v, &span);
+        }
+    }
+
+    fn check_templates(&mut self, v: &Value, span: &Span) {
+        match v {
+            Value::String(s) if Templater::is_template(s) => {
+                if let Err(e) = self.loader.templater.check_syntax(s) {
+                    self.err(template_diag(span, &e, "template syntax error"));
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|i| self.check_templates(i, span)),
+            Value::Object(m) => m.values().for_each(|i| self.check_templates(i, span)),
+            _ => {}
+        }
+    }
+
+    /// `template: src=...` and `copy: src=...` name controller files: find them (and check a
+    /// template's syntax) now rather than halfway through a run.
+    fn check_controller_files(&mut self, module: &str, args: &Map<String, Value>, spans: &HashMap<String, Span>, at: &Span) {
+        let subdir = match module {
+            "template" => "templates",
+            "copy" if !args.get("remote_src").and_then(|v| converge_modules::args::to_bool(v)).unwrap_or(false) => "files",
+            _ => return,
+        };
+        let Some(src) = args.get("src").and_then(Value::as_str) else {
+            return;
+        };
+        if Templater::is_template(src) {
+            return;
+        }
+        let span = spans.get("src").unwrap_or(at).clone();
+        let Some(path) = find_in(&self.origin.search_path(subdir), src) else {
+            self.err(Diagnostic::at(&span, format!("could not find `{src}`")).with_hint(format!(
+                "searched {}",
+                self.origin.search_path(subdir).iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+            )));
+            return;
+        };
+        if module == "template" {
+            match SourceFile::read(&path) {
+                Ok(file) => {
+                    if let Err(e) = self.loader.templater.check_syntax(&file.text) {
+                        let line = e.line.unwrap_or(1);
+                        let off = file.offset(line, e.col.unwrap_or(1).saturating_sub(1));
+                        self.err(Diagnostic::at(&Span::new(&file, off, off + 1), format!("template syntax error: {}", e.message)));
+                    }
+                }
+                Err(m) => self.err(Diagnostic::at(&span, m)),
+            }
+        }
+    }
+
+    /// Task keywords, with what the enclosing block passes down folded in.
+    fn keywords(&mut self, node: &Node, kw: &[(String, &Node, &Node)], parent: &Inherit) -> Task {
+        let mut t = Task {
+            name: None,
+            span: node.span.clone(),
+            action: Action::Meta("noop".to_string()),
+            when: parent.when.clone(),
+            loop_: None,
+            loop_control: LoopControl::default(),
+            register: None,
+            notify: parent.notify.clone(),
+            listen: Vec::new(),
+            changed_when: None,
+            failed_when: None,
+            until: None,
+            retries: None,
+            delay: None,
+            ignore_errors: parent.ignore_errors.clone(),
+            ignore_unreachable: false,
+            tags: parent.tags.clone(),
+            check_mode: parent.check_mode,
+            diff: parent.diff,
+            no_log: parent.no_log.clone(),
+            run_once: parent.run_once.unwrap_or(false),
+            vars: parent.vars.clone(),
+            environment: parent.environment.clone(),
+            r#become: parent.r#become.clone(),
+            delegate_to: parent.delegate_to.clone(),
+            origin: Arc::clone(&self.origin),
+        };
+        for (k, _, v) in kw {
+            match k.as_str() {
+                "name" => t.name = v.scalar_text(),
+                "when" => t.when.extend(self.loader.exprs(v)),
+                "loop" => t.loop_ = Some(Loop { kind: LoopKind::List, value: v.to_json(), span: v.span.clone() }),
+                "with_items" | "with_flattened" => t.loop_ = Some(Loop { kind: LoopKind::Items, value: v.to_json(), span: v.span.clone() }),
+                "with_list" => t.loop_ = Some(Loop { kind: LoopKind::Plain, value: v.to_json(), span: v.span.clone() }),
+                "with_dict" => t.loop_ = Some(Loop { kind: LoopKind::Dict, value: v.to_json(), span: v.span.clone() }),
+                "with_fileglob" => t.loop_ = Some(Loop { kind: LoopKind::Fileglob, value: v.to_json(), span: v.span.clone() }),
+                "with_indexed_items" => t.loop_ = Some(Loop { kind: LoopKind::Indexed, value: v.to_json(), span: v.span.clone() }),
+                "loop_control" => t.loop_control = self.loop_control(v),
+                "register" => match v.as_str() {
+                    Some(r) if !r.is_empty() && r.chars().all(|c| c.is_alphanumeric() || c == '_') => t.register = Some(r.to_string()),
+                    _ => self.err(Diagnostic::at(&v.span, "`register` must be a variable name")),
+                },
+                "notify" => t.notify = self.loader.string_list(v, "notify").into_iter().map(|(s, _)| s).collect(),
+                "listen" => t.listen = self.loader.string_list(v, "listen").into_iter().map(|(s, _)| s).collect(),
+                "changed_when" => t.changed_when = Some(self.loader.exprs(v)),
+                "failed_when" => t.failed_when = Some(self.loader.exprs(v)),
+                "until" => t.until = self.loader.exprs(v).into_iter().next(),
+                "retries" => t.retries = Some(v.to_json()),
+                "delay" => t.delay = Some(v.to_json()),
+                "ignore_errors" => t.ignore_errors = Some(v.to_json()),
+                "ignore_unreachable" => t.ignore_unreachable = self.loader.bool_of(v, k).unwrap_or(false),
+                "tags" => t.tags.extend(tags_of(v)),
+                "check_mode" => t.check_mode = self.loader.bool_of(v, k),
+                "diff" => t.diff = self.loader.bool_of(v, k),
+                "no_log" => t.no_log = Some(v.to_json()),
+                "run_once" => t.run_once = self.loader.bool_of(v, k).unwrap_or(false),
+                "vars" => {
+                    let m = self.loader.vars_map(v, "task vars");
+                    t.vars.extend(m);
+                }
+                "environment" => t.environment = Some(v.to_json()),
+                "become" => t.r#become.enabled = self.loader.bool_of(v, k),
+                "become_user" => t.r#become.user = v.scalar_text(),
+                "become_method" => t.r#become.method = v.scalar_text(),
+                "delegate_to" => t.delegate_to = v.scalar_text(),
+                _ => {}
+            }
+        }
+        t.tags.sort();
+        t.tags.dedup();
+        t
+    }
+
+    /// What a block passes to the tasks inside it: its own keywords on top of its parent's.
+    fn inherit_from(&self, t: &Task, _parent: &Inherit) -> Inherit {
+        Inherit {
+            when: t.when.clone(),
+            tags: t.tags.clone(),
+            vars: t.vars.clone(),
+            r#become: t.r#become.clone(),
+            ignore_errors: t.ignore_errors.clone(),
+            no_log: t.no_log.clone(),
+            check_mode: t.check_mode,
+            diff: t.diff,
+            environment: t.environment.clone(),
+            delegate_to: t.delegate_to.clone(),
+            run_once: Some(t.run_once),
+            notify: t.notify.clone(),
+        }
+    }
+
+    fn loop_control(&mut self, v: &Node) -> LoopControl {
+        let mut lc = LoopControl::default();
+        for (k, kn, val) in v.string_keys("loop_control").unwrap_or_default() {
+            match k.as_str() {
+                "loop_var" => lc.loop_var = val.scalar_text().unwrap_or_else(|| "item".into()),
+                "index_var" => lc.index_var = val.scalar_text(),
+                "label" => lc.label = val.scalar_text(),
+                "pause" => lc.pause = val.scalar_text().and_then(|s| s.parse().ok()),
+                "extended" => lc.extended = self.loader.bool_of(val, "extended").unwrap_or(false),
+                "extended_allitems" | "break_when" => {}
+                _ => {
+                    let hint = nearest(&k, ["loop_var", "index_var", "label", "pause", "extended"]).map(|n| format!("did you mean `{n}`?"));
+                    self.err(Diagnostic::at(&kn.span, format!("`{k}` is not a loop_control option")).with_hint_opt(hint));
+                }
+            }
+        }
+        lc
+    }
+}
+
+fn has_template(v: &Value) -> bool {
+    match v {
+        Value::String(s) => Templater::is_template(s),
+        Value::Array(a) => a.iter().any(has_template),
+        Value::Object(m) => m.values().any(has_template),
+        _ => false,
+    }
+}
+
+/// The first directory of `dirs` holding `rel` (or `rel` itself when absolute).
+pub fn find_in(dirs: &[PathBuf], rel: &str) -> Option<PathBuf> {
+    let p = Path::new(rel);
+    if p.is_absolute() {
+        return p.exists().then(|| p.to_path_buf());
+    }
+    dirs.iter().map(|d| d.join(rel)).find(|c| c.exists())
+}
+
+/// Used by the executor for `include_tasks` at run time.
+pub fn task_file_path(origin: &TaskOrigin, file: &str) -> PathBuf {
+    let p = Path::new(file);
+    if p.is_absolute() {
+        return p.to_path_buf();
+    }
+    for dir in [&origin.file_dir, &origin.playbook_dir] {
+        let c = dir.join(file);
+        if c.is_file() {
+            return c;
+        }
+    }
+    with_yaml_ext(&origin.file_dir, file).unwrap_or_else(|| origin.file_dir.join(file))
+}

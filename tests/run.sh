@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The project's test command (the README's): builds once, starts the real-host lab, runs every
+# test (unit, CLI, differential against Ansible, and real-SSH tests on the lab), then tears the
+# lab down. Needs root (network namespaces, mounts); run tests/setup.sh first on a new machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+t0=$(date +%s)
+elapsed() { echo "  ($(($(date +%s) - t0)) s since start)"; }
+
+export CONVERGE_PEERS_VENV=${CONVERGE_PEERS_VENV:-${CONVERGE_LAB_CACHE:-/var/cache/converge-lab}/peers-venv}
+
+echo "== build"
+cargo build --workspace --all-targets --quiet
+elapsed
+
+echo "== lab"
+LAB_DIR=${LAB_DIR:-/tmp/converge-lab}
+export LAB_DIR
+cleanup() { bash tests/lab/lab.sh down >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+bash tests/lab/lab.sh up 3
+export CONVERGE_LAB="$LAB_DIR"
+elapsed
+
+echo "== tests"
+cargo test --workspace --no-fail-fast 2>&1 | tee /tmp/converge-test.log | grep -vE '^test .* \.\.\. ok$'
+status=${PIPESTATUS[0]}
+elapsed
+echo "== summary"
+grep -E '^test result:' /tmp/converge-test.log | awk '{p+=$4; f+=$6; i+=$8} END {printf "%d passed, %d failed, %d skipped\n", p, f, i}'
+exit "$status"

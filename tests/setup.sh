@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install what the tests need on a fresh Debian machine (idempotent): the lab's tools, an
+# OpenSSH client, and the peers converge is compared with (Ansible) in a virtualenv.
+set -euo pipefail
+need=()
+for cmd_pkg in debootstrap:debootstrap ssh:openssh-client ssh-keygen:openssh-client ip:iproute2 \
+    iptables:iptables sudo:sudo python3:python3 curl:curl; do
+    cmd=${cmd_pkg%%:*}
+    pkg=${cmd_pkg#*:}
+    command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
+done
+python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+if [ ${#need[@]} -gt 0 ]; then
+    echo "installing: ${need[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+rustup component add clippy rustfmt >/dev/null 2>&1 || true
+
+# Ansible, for the differential tests, in a virtualenv outside the repository.
+cache=${CONVERGE_LAB_CACHE:-/var/cache/converge-lab}
+venv="$cache/peers-venv"
+if [ ! -x "$venv/bin/ansible-playbook" ]; then
+    mkdir -p "$cache"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check 'ansible-core>=2.17,<2.20'
+fi
+"$venv/bin/ansible-playbook" --version | head -1
