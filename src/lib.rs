@@ -1,10 +1,10 @@
 //! converge: the engine. Reads inventories and playbooks, renders templates, connects to hosts
 //! and runs the modules of the `converge-modules` crate on them.
 
-// pub mod cli; (enabled once inventory lands)
+pub mod cli;
 pub mod connection;
 pub mod diagnostics;
-// pub mod executor; (enabled once inventory lands)
+pub mod executor;
 pub mod inventory;
 pub mod output;
 pub mod report;

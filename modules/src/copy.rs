@@ -232,14 +232,13 @@ pub fn inspect_copy(p: &CopyParams, target: &dyn Target) -> Result<CopyState, Mo
         Source::Bytes { data, mode } => {
             let trailing = p.dest.ends_with('/');
             let mut dest = p.dest.clone();
-            if trailing {
-                if p.inline {
-                    return Err(ModuleError::Failed("can not use content with a dir as dest".into()));
-                }
-                dest = join(&dest, &basename(p.src.as_deref().unwrap_or("")));
-            } else if target.stat(&dest)?.is_some_and(|s| s.kind == FileKind::Directory)
-                || (p.follow && crate::filewrite::resolve_links(target, &dest)?.1.is_some_and(|s| s.kind == FileKind::Directory))
-            {
+            let into_dir = trailing
+                || target.stat(&dest)?.is_some_and(|s| s.kind == FileKind::Directory)
+                || (p.follow
+                    && crate::filewrite::resolve_links(target, &dest)?
+                        .1
+                        .is_some_and(|s| s.kind == FileKind::Directory));
+            if into_dir {
                 if p.inline {
                     return Err(ModuleError::Failed("can not use content with a dir as dest".into()));
                 }

@@ -424,7 +424,7 @@ impl Converge for FileModule {
                         }
                         Some(_) => {
                             let hard_already = s.is_some_and(|st| st.nlink > 1);
-                            if !p.force && !(hard && hard_already) {
+                            if !p.force && (!hard || !hard_already) {
                                 return fail(if hard {
                                     format!("Cannot link, file exists at destination: {path}")
                                 } else {

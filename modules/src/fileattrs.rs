@@ -35,7 +35,7 @@ impl AttrArgs {
     pub fn from_params_opts(p: &Params<'_>, mode_arg: &str, allow_preserve: bool) -> Result<Self, ArgError> {
         let mode = match p
             .mode(mode_arg)
-            .filter(|m| !m.trim().is_empty() && !(allow_preserve && m == "preserve"))
+            .filter(|m| !m.trim().is_empty() && (!allow_preserve || m != "preserve"))
         {
             Some(m) => Some(ModeSpec::parse(&m).map_err(|e| ArgError::new(Some(mode_arg), e))?),
             None => None,

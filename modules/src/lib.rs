@@ -6,6 +6,7 @@
 
 pub mod args;
 pub mod builtin_specs;
+pub mod blockinfile;
 pub mod command;
 pub mod common;
 pub mod contract;
@@ -13,13 +14,20 @@ pub mod copy;
 pub mod file;
 pub mod fileattrs;
 pub mod filewrite;
+pub mod lineinfile;
 pub mod local;
 pub mod mode;
+pub mod pause;
 pub mod pyre;
 pub mod registry;
+pub mod replace;
 pub mod shlex;
+pub mod slurp;
+pub mod stat;
 pub mod target;
 pub mod template;
+pub mod textedit;
+pub mod wait_for;
 
 pub use args::{ArgError, ArgKind, ArgSpec, Args, Params};
 pub use contract::{Converge, Diff, Module, ModuleError, Outcome, Plan, RunMode, Status};

@@ -195,11 +195,7 @@ fn apply_op(mode: u32, who: u8, op: char, perms: &Perms, is_dir: bool) -> u32 {
                             special |= 0o2000;
                         }
                     }
-                    't' => {
-                        if who & WHO_O != 0 {
-                            special |= 0o1000;
-                        }
-                    }
+                    't' if who & WHO_O != 0 => special |= 0o1000,
                     _ => {}
                 }
             }

@@ -1,10 +1,51 @@
 //! Every module the engine can call, by name (short and `ansible.builtin.` / FQCN forms).
+//! Modules the engine runs itself (`debug`, `set_fact`, ...) are not here: their argument specs
+//! are in [`crate::builtin_specs`].
 
+use crate::blockinfile::BlockinfileModule;
+use crate::command::{CommandModule, RawModule, ShellModule};
 use crate::contract::Module;
+use crate::copy::CopyModule;
+use crate::file::FileModule;
+use crate::lineinfile::LineinfileModule;
+use crate::pause::PauseModule;
+use crate::replace::ReplaceModule;
+use crate::slurp::SlurpModule;
+use crate::stat::StatModule;
+use crate::template::TemplateModule;
+use crate::wait_for::WaitForModule;
+
+static COMMAND: CommandModule = CommandModule;
+static SHELL: ShellModule = ShellModule;
+static RAW: RawModule = RawModule;
+static FILE: FileModule = FileModule;
+static COPY: CopyModule = CopyModule;
+static TEMPLATE: TemplateModule = TemplateModule;
+static LINEINFILE: LineinfileModule = LineinfileModule;
+static BLOCKINFILE: BlockinfileModule = BlockinfileModule;
+static REPLACE: ReplaceModule = ReplaceModule;
+static STAT: StatModule = StatModule;
+static SLURP: SlurpModule = SlurpModule;
+static WAIT_FOR: WaitForModule = WaitForModule;
+static PAUSE: PauseModule = PauseModule;
 
 /// All modules of this crate.
 pub fn all() -> Vec<&'static dyn Module> {
-    vec![]
+    vec![
+        &COMMAND,
+        &SHELL,
+        &RAW,
+        &FILE,
+        &COPY,
+        &TEMPLATE,
+        &LINEINFILE,
+        &BLOCKINFILE,
+        &REPLACE,
+        &STAT,
+        &SLURP,
+        &WAIT_FOR,
+        &PAUSE,
+    ]
 }
 
 /// Find a module by the name a playbook uses. Accepts `copy`, `ansible.builtin.copy`,
@@ -12,4 +53,33 @@ pub fn all() -> Vec<&'static dyn Module> {
 pub fn find(name: &str) -> Option<&'static dyn Module> {
     let short = name.rsplit('.').next().unwrap_or(name);
     all().into_iter().find(|m| m.name() == short)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn find_by_any_name() {
+        for n in ["copy", "ansible.builtin.copy", "ansible.legacy.copy"] {
+            assert_eq!(find(n).map(|m| m.name()), Some("copy"));
+        }
+        assert!(find("nope").is_none());
+        assert_eq!(find("ansible.builtin.wait_for").map(|m| m.name()), Some("wait_for"));
+    }
+
+    #[test]
+    fn specs_are_consistent() {
+        for m in all() {
+            let spec = m.spec();
+            let mut names: Vec<&str> = spec.iter().flat_map(|s| std::iter::once(s.name).chain(s.aliases.iter().copied())).collect();
+            let n = names.len();
+            names.sort();
+            names.dedup();
+            assert_eq!(n, names.len(), "duplicate argument names in {}", m.name());
+            if let Some(f) = m.free_form() {
+                assert!(spec.iter().any(|s| s.name == f), "{}: free form {f} not in spec", m.name());
+            }
+        }
+    }
 }

@@ -150,7 +150,7 @@ impl Executor<'_> {
     pub(crate) fn controller_side(&self, module: &str, task: &Task, args: &mut Map<String, Value>, ctx: &minijinja::Value) -> Result<(), String> {
         match module {
             "template" => {
-                let src = args.remove("src").and_then(|v| v.as_str().map(str::to_string)).ok_or("template needs `src`")?;
+                let src = args.get("src").and_then(Value::as_str).map(str::to_string).ok_or("template needs `src`")?;
                 let path = find_in(&task.origin.search_path("templates"), &src).ok_or_else(|| format!("could not find template `{src}`"))?;
                 let file = SourceFile::read(&path)?;
                 let rendered = self.templater.render(&file.text, ctx).map_err(|e| {

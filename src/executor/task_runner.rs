@@ -6,7 +6,7 @@ use super::results::{censor, registered, status_of};
 use super::vars::{task_vars, SharedVars};
 use super::Executor;
 use crate::output::{Event, HostResult, ResultStatus};
-use crate::playbook::catalog::{self, EngineModule, ModuleKind};
+use crate::playbook::catalog::{self, ModuleKind};
 use crate::playbook::{Action, Expr, Task};
 use crate::template::{self, Templater};
 use converge_modules::args::to_bool;

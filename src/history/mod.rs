@@ -17,6 +17,9 @@ pub use drift::{drift_text, DriftTask, HostDrift};
 pub use lock::{LockBusy, RunLock};
 pub use sink::HistorySink;
 
+#[cfg(test)]
+mod tests;
+
 use crate::report::model::{
     DiffReport, PlayReport, RunMeta, RunReport, RunStatus, Status, TaskReport, TaskResult,
 };
@@ -391,6 +394,30 @@ impl History {
             )
             .with_context(|| format!("recording the duration of run {run}"))?;
         Ok(())
+    }
+
+    /// Records a whole finished report at once (imports, tests). The run keeps the report's
+    /// status unless it is still `running`, which is recorded as `incomplete`.
+    pub fn record_report(&mut self, report: &RunReport) -> Result<RunId> {
+        let run = self.begin_run(&report.run)?;
+        for (pi, play) in report.plays.iter().enumerate() {
+            for (ti, task) in play.tasks.iter().enumerate() {
+                let name = task.display_name();
+                for r in &task.results {
+                    let rec = ResultRecord::from_result(pi, &play.name, ti, &name, r);
+                    self.record_result(&run, &rec)?;
+                }
+            }
+        }
+        let status = match report.run.status {
+            RunStatus::Running => RunStatus::Incomplete,
+            s => s,
+        };
+        self.finish_run(&run, status)?;
+        if let Some(ms) = report.run.duration_ms {
+            self.set_duration(&run, ms)?;
+        }
+        Ok(run)
     }
 
     /// Past runs, newest first.

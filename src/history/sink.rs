@@ -78,27 +78,14 @@ impl HistorySink {
         lock(&self.state).error.take()
     }
 
-    /// Gives the history back (to query it after the run).
-    pub fn into_history(self) -> History {
-        let state = match self.state.into_inner() {
-            Ok(s) => s,
-            Err(p) => p.into_inner(),
-        };
-        state.into_history()
+    /// Runs `f` on the history (to query it during or after the run).
+    pub fn with_history<R>(&self, f: impl FnOnce(&mut History) -> R) -> R {
+        let mut s = lock(&self.state);
+        f(&mut s.history)
     }
 }
 
 impl State {
-    fn into_history(mut self) -> History {
-        if !self.finished {
-            self.finished = true;
-            let run = self.run.clone();
-            let _ = self.history.finish_run(&run, RunStatus::Incomplete);
-        }
-        // `State` has no Drop impl, so the history can be moved out.
-        self.history
-    }
-
     fn handle(&mut self, event: &Event) -> Result<()> {
         if self.finished {
             return Ok(());

@@ -218,17 +218,23 @@ impl Builder {
         }
 
         // Hosts in no group go to `ungrouped`; hosts in a real group leave it.
-        let direct = direct_groups(&self.groups);
-        let names: Vec<String> = self.hosts.keys().cloned().collect();
-        for host in &names {
-            let mine = with_ancestors(&self.groups, direct.get(host.as_str()).map_or(&[][..], |v| &v[..]));
-            if mine.contains("ungrouped") {
-                if mine.iter().any(|g| g != "all" && g != "ungrouped") {
-                    self.groups["ungrouped"].hosts.retain(|h| h != host);
+        let (mut leave, mut join) = (HashSet::new(), Vec::new());
+        {
+            let direct = direct_groups(&self.groups);
+            for host in self.hosts.keys() {
+                let mine = with_ancestors(&self.groups, direct.get(host.as_str()).map_or(&[][..], |v| &v[..]));
+                if mine.contains("ungrouped") {
+                    if mine.iter().any(|g| g != "all" && g != "ungrouped") {
+                        leave.insert(host.clone());
+                    }
+                } else if mine.is_empty() || (mine.len() == 1 && mine.contains("all")) {
+                    join.push(host.clone());
                 }
-            } else if mine.is_empty() || (mine.len() == 1 && mine.contains("all")) {
-                self.add_host(host, Some("ungrouped"), None).ok();
             }
+        }
+        self.groups["ungrouped"].hosts.retain(|h| !leave.contains(h));
+        for host in join {
+            self.add_host(&host, Some("ungrouped"), None).ok();
         }
 
         for name in self.hosts.keys() {

