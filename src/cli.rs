@@ -141,6 +141,21 @@ pub struct RunArgs {
     /// SSH host key checking: strict (default), accept-new or off.
     #[arg(long, value_name = "MODE", value_parser = ["strict", "accept-new", "off"])]
     pub host_key_checking: Option<String>,
+    /// Connection type for hosts whose variables do not set `ansible_connection` (ssh, local).
+    #[arg(short = 'c', long, value_name = "TYPE", value_parser = ["ssh", "local", "smart", "paramiko"])]
+    pub connection: Option<String>,
+    /// Remote user for hosts whose variables do not set `ansible_user`.
+    #[arg(short = 'u', long = "user", value_name = "USER")]
+    pub remote_user: Option<String>,
+    /// Private key for hosts whose variables do not set `ansible_ssh_private_key_file`.
+    #[arg(long = "private-key", value_name = "FILE")]
+    pub private_key: Option<String>,
+    /// Run tasks with privilege escalation (become).
+    #[arg(short = 'b', long = "become")]
+    pub r#become: bool,
+    /// The user to become (default root).
+    #[arg(long, value_name = "USER")]
+    pub become_user: Option<String>,
     /// Seconds to wait for an SSH connection.
     #[arg(short = 'T', long, default_value_t = 10, value_name = "SECONDS")]
     pub timeout: u64,
@@ -275,6 +290,13 @@ fn playbook_command(playbooks: &[PathBuf], args: &RunArgs) -> u8 {
         tags: TagFilter::new(&args.tags, &args.skip_tags),
         extra_vars,
         verbosity: args.verbose,
+        defaults: crate::executor::ConnectionDefaults {
+            connection: args.connection.clone(),
+            remote_user: args.remote_user.clone(),
+            private_key: args.private_key.clone(),
+            r#become: args.r#become,
+            become_user: args.become_user.clone(),
+        },
         connect: crate::connection::ConnectOptions {
             host_key_checking: args.host_key_checking.clone(),
             connect_timeout: std::time::Duration::from_secs(args.timeout.max(1)),

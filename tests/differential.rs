@@ -81,10 +81,7 @@ fn run_tool(tool: &str, case: &Path, root: &Path) -> Outcome {
             c.env("NO_COLOR", "1");
             c
         };
-        cmd.arg(case).args(["-i", "localhost,", "-e", &root_var]).current_dir(dir);
-        if tool == "ansible" {
-            cmd.args(["-c", "local"]);
-        }
+        cmd.arg(case).args(["-i", "localhost,", "-c", "local", "-e", &root_var]).current_dir(dir);
         if check {
             cmd.args(["--check"]);
         }

@@ -139,7 +139,9 @@ pub fn check_names(spec: &[ArgSpec], args: &Args) -> Vec<(String, ArgError)> {
         if key.starts_with('_') || spec.iter().any(|s| s.matches(key)) {
             continue;
         }
-        let all = spec.iter().flat_map(|s| std::iter::once(s.name).chain(s.aliases.iter().copied()));
+        let all = spec
+            .iter()
+            .flat_map(|s| std::iter::once(s.name).chain(s.aliases.iter().copied()));
         let mut err = ArgError::new(Some(key), "unsupported argument");
         err.hint = match nearest(key, all) {
             Some(n) => Some(format!("did you mean `{n}`?")),
@@ -268,7 +270,9 @@ fn check_kind(s: &ArgSpec, v: &Value) -> Result<(), ArgError> {
         ArgKind::Str | ArgKind::Mode => !v.is_object() && !v.is_array(),
         ArgKind::Bool => to_bool(v).is_some(),
         ArgKind::Int => to_int(v).is_some(),
-        ArgKind::Float => v.is_number() || v.as_str().is_some_and(|s| s.trim().parse::<f64>().is_ok()),
+        ArgKind::Float => {
+            v.is_number() || v.as_str().is_some_and(|s| s.trim().parse::<f64>().is_ok())
+        }
         ArgKind::List => !v.is_object(),
         ArgKind::Dict => v.is_object(),
         ArgKind::Raw => true,
@@ -283,7 +287,10 @@ fn check_kind(s: &ArgSpec, v: &Value) -> Result<(), ArgError> {
             ArgKind::Dict => "a mapping",
             ArgKind::Raw => "a value",
         };
-        return Err(ArgError::new(Some(s.name), format!("must be {want}, got {}", short(v))));
+        return Err(ArgError::new(
+            Some(s.name),
+            format!("must be {want}, got {}", short(v)),
+        ));
     }
     if !s.choices.is_empty() {
         let text = value_to_string(v);
@@ -292,7 +299,8 @@ fn check_kind(s: &ArgSpec, v: &Value) -> Result<(), ArgError> {
                 Some(s.name),
                 format!("value `{text}` is not one of: {}", s.choices.join(", ")),
             );
-            e.hint = nearest(&text, s.choices.iter().copied()).map(|n| format!("did you mean `{n}`?"));
+            e.hint =
+                nearest(&text, s.choices.iter().copied()).map(|n| format!("did you mean `{n}`?"));
             return Err(e);
         }
     }
@@ -302,7 +310,10 @@ fn check_kind(s: &ArgSpec, v: &Value) -> Result<(), ArgError> {
 fn short(v: &Value) -> String {
     let s = v.to_string();
     if s.len() > 40 {
-        format!("{}…", &s[..s.char_indices().nth(40).map_or(s.len(), |(i, _)| i)])
+        format!(
+            "{}…",
+            &s[..s.char_indices().nth(40).map_or(s.len(), |(i, _)| i)]
+        )
     } else {
         s
     }

@@ -15,7 +15,9 @@ use crate::target::Target;
 use crate::textedit::{current_text, plan_edit, Edit};
 
 const SPEC: &[ArgSpec] = &[
-    ArgSpec::new("path", ArgKind::Str).required().aliases(&["dest", "destfile", "name"]),
+    ArgSpec::new("path", ArgKind::Str)
+        .required()
+        .aliases(&["dest", "destfile", "name"]),
     ArgSpec::new("block", ArgKind::Str).aliases(&["content"]),
     ArgSpec::new("marker", ArgKind::Str),
     ArgSpec::new("marker_begin", ArgKind::Str),
@@ -59,12 +61,17 @@ pub struct BlockParams {
 impl BlockSpec {
     pub fn from_params(p: &Params<'_>) -> Result<Self, ArgError> {
         if p.has("insertafter") && p.has("insertbefore") {
-            return Err(ArgError::new(Some("insertafter"), "insertafter and insertbefore are mutually exclusive"));
+            return Err(ArgError::new(
+                Some("insertafter"),
+                "insertafter and insertbefore are mutually exclusive",
+            ));
         }
         let marker = p.str_or("marker", "# {mark} ANSIBLE MANAGED BLOCK");
         let begin = p.str_or("marker_begin", "BEGIN");
         let end = p.str_or("marker_end", "END");
-        let compile = |name: &str, s: &str| pyre::compile(name, s, false, false).map_err(|e| ArgError::new(Some(name), e));
+        let compile = |name: &str, s: &str| {
+            pyre::compile(name, s, false, false).map_err(|e| ArgError::new(Some(name), e))
+        };
         let (anchor, after) = match (p.str("insertafter"), p.str("insertbefore")) {
             (_, Some(b)) if b == "BOF" => (Anchor::Bof, false),
             (_, Some(b)) => (Anchor::Re(compile("insertbefore", &b)?), false),
@@ -208,11 +215,17 @@ impl Converge for BlockinfileModule {
     }
     fn plan(&self, p: &BlockParams, st: &DestState) -> Result<Plan<WriteAction>, ModuleError> {
         if st.is_dir() {
-            return Err(ModuleError::Failed(format!("Path {} is a directory !", st.path)));
+            return Err(ModuleError::Failed(format!(
+                "Path {} is a directory !",
+                st.path
+            )));
         }
         let current = current_text(st)?;
         if current.is_none() && !p.spec.create {
-            return Err(ModuleError::Failed(format!("Path {} does not exist !", p.path)));
+            return Err(ModuleError::Failed(format!(
+                "Path {} does not exist !",
+                p.path
+            )));
         }
         let (content, msg) = block_transform(current.as_deref(), &p.spec);
         let edit = Edit {
@@ -222,7 +235,12 @@ impl Converge for BlockinfileModule {
         };
         plan_edit(&p.write, st, edit, "backup_file")
     }
-    fn apply(&self, _p: &BlockParams, plan: &Plan<WriteAction>, target: &dyn Target) -> Result<(), ModuleError> {
+    fn apply(
+        &self,
+        _p: &BlockParams,
+        plan: &Plan<WriteAction>,
+        target: &dyn Target,
+    ) -> Result<(), ModuleError> {
         apply_write(target, &plan.actions)
     }
 }
@@ -250,24 +268,49 @@ mod tests {
         assert_eq!(msg, "Block inserted");
         assert_eq!(block_transform(Some(&out), &s), (out.clone(), ""));
         let s2 = spec(json!({"block": "a=3"}));
-        assert_eq!(block_transform(Some(&out), &s2).0, format!("x\ny\n{B}a=3\n{E}"));
+        assert_eq!(
+            block_transform(Some(&out), &s2).0,
+            format!("x\ny\n{B}a=3\n{E}")
+        );
         let gone = spec(json!({"state": "absent"}));
-        assert_eq!(block_transform(Some(&out), &gone), ("x\ny\n".to_string(), "Block removed"));
+        assert_eq!(
+            block_transform(Some(&out), &gone),
+            ("x\ny\n".to_string(), "Block removed")
+        );
         assert_eq!(block_transform(Some("x\n"), &gone), ("x\n".to_string(), ""));
     }
 
     #[test]
     fn anchors_and_markers() {
-        let s = spec(json!({"block": "k", "insertbefore": "BOF", "marker": "<!-- {mark} -->", "marker_begin": "start"}));
-        assert_eq!(block_transform(Some("x\n"), &s).0, "<!-- start -->\nk\n<!-- END -->\nx\n");
+        let s = spec(
+            json!({"block": "k", "insertbefore": "BOF", "marker": "<!-- {mark} -->", "marker_begin": "start"}),
+        );
+        assert_eq!(
+            block_transform(Some("x\n"), &s).0,
+            "<!-- start -->\nk\n<!-- END -->\nx\n"
+        );
         let s = spec(json!({"block": "k", "insertafter": "^\\[main\\]"}));
-        assert_eq!(block_transform(Some("[main]\na\n"), &s).0, format!("[main]\n{B}k\n{E}a\n"));
+        assert_eq!(
+            block_transform(Some("[main]\na\n"), &s).0,
+            format!("[main]\n{B}k\n{E}a\n")
+        );
         let s = spec(json!({"block": "k", "insertbefore": "^a"}));
-        assert_eq!(block_transform(Some("[main]\na\n"), &s).0, format!("[main]\n{B}k\n{E}a\n"));
+        assert_eq!(
+            block_transform(Some("[main]\na\n"), &s).0,
+            format!("[main]\n{B}k\n{E}a\n")
+        );
         let s = spec(json!({"block": "k", "insertafter": "nomatch"}));
         assert_eq!(block_transform(Some("a\n"), &s).0, format!("a\n{B}k\n{E}"));
-        let s = spec(json!({"block": "k", "prepend_newline": true, "append_newline": true, "insertbefore": "^b"}));
-        assert_eq!(block_transform(Some("a\nb\n"), &s).0, format!("a\n\n{B}k\n{E}\nb\n"));
-        assert_eq!(block_transform(None, &spec(json!({"block": "k"}))), (format!("{B}k\n{E}"), "File created"));
+        let s = spec(
+            json!({"block": "k", "prepend_newline": true, "append_newline": true, "insertbefore": "^b"}),
+        );
+        assert_eq!(
+            block_transform(Some("a\nb\n"), &s).0,
+            format!("a\n\n{B}k\n{E}\nb\n")
+        );
+        assert_eq!(
+            block_transform(None, &spec(json!({"block": "k"}))),
+            (format!("{B}k\n{E}"), "File created")
+        );
     }
 }

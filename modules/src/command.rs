@@ -47,7 +47,9 @@ const SHELL_SPEC: &[ArgSpec] = &[
 ];
 
 const RAW_SPEC: &[ArgSpec] = &[
-    ArgSpec::new("free_form", ArgKind::Str).required().aliases(&["_raw_params", "cmd"]),
+    ArgSpec::new("free_form", ArgKind::Str)
+        .required()
+        .aliases(&["_raw_params", "cmd"]),
     ArgSpec::new("executable", ArgKind::Str),
 ];
 
@@ -86,7 +88,10 @@ impl CommandParams {
         } else {
             let words = match (cmd, p.list("argv")) {
                 (Some(_), Some(_)) => {
-                    return Err(ArgError::new(Some("argv"), "only one of cmd (free form) and argv can be given"))
+                    return Err(ArgError::new(
+                        Some("argv"),
+                        "only one of cmd (free form) and argv can be given",
+                    ))
                 }
                 (Some(c), None) => shlex::split(&c).map_err(|e| ArgError::new(Some("cmd"), e))?,
                 (None, Some(a)) => a,
@@ -128,7 +133,10 @@ impl CommandParams {
 /// What `creates`/`removes` say: `Some(outcome)` when the command must not run.
 pub fn decide(creates: Option<(&str, bool)>, removes: Option<(&str, bool)>) -> Option<Outcome> {
     if let Some((path, true)) = creates {
-        return Some(not_run(format!("Did not run command since '{path}' exists"), format!("skipped, since {path} exists")));
+        return Some(not_run(
+            format!("Did not run command since '{path}' exists"),
+            format!("skipped, since {path} exists"),
+        ));
     }
     if let Some((path, false)) = removes {
         return Some(not_run(
@@ -174,7 +182,11 @@ fn glob_quote(pattern: &str) -> String {
 }
 
 /// Whether a path (or glob) exists on the target, relative paths taken from `chdir`.
-pub fn path_exists(target: &dyn Target, path: &str, chdir: Option<&str>) -> Result<bool, ModuleError> {
+pub fn path_exists(
+    target: &dyn Target,
+    path: &str,
+    chdir: Option<&str>,
+) -> Result<bool, ModuleError> {
     if has_glob(path) {
         let script = format!(
             "for f in {}; do if [ -e \"$f\" ] || [ -L \"$f\" ]; then exit 0; fi; done; exit 1",
@@ -191,7 +203,11 @@ pub fn path_exists(target: &dyn Target, path: &str, chdir: Option<&str>) -> Resu
     Ok(target.stat(&full)?.is_some())
 }
 
-fn run_command(target: &dyn Target, p: &CommandParams, mode: RunMode) -> Result<Outcome, ModuleError> {
+fn run_command(
+    target: &dyn Target,
+    p: &CommandParams,
+    mode: RunMode,
+) -> Result<Outcome, ModuleError> {
     let creates = match &p.creates {
         Some(c) => Some((c.as_str(), path_exists(target, c, p.chdir.as_deref())?)),
         None => None,
@@ -223,7 +239,8 @@ fn run_command(target: &dyn Target, p: &CommandParams, mode: RunMode) -> Result<
     o.data.extend(output_data(&out, p.strip));
     o.data.insert("start".into(), datetime_micro(start).into());
     o.data.insert("end".into(), datetime_micro(end).into());
-    o.data.insert("delta".into(), delta_text(clock.elapsed()).into());
+    o.data
+        .insert("delta".into(), delta_text(clock.elapsed()).into());
     if !out.success() {
         o.status = Status::Failed;
         o.msg = Some("non-zero return code".into());
@@ -311,12 +328,20 @@ mod tests {
     #[test]
     fn command_splits_free_form_without_shell() {
         let p = CommandParams::parse(&args(json!({"cmd": "echo 'a b' ; ls"})), false).unwrap();
-        assert_eq!(p.program, Program::Argv(vec!["echo".into(), "a b".into(), ";".into(), "ls".into()]));
+        assert_eq!(
+            p.program,
+            Program::Argv(vec!["echo".into(), "a b".into(), ";".into(), "ls".into()])
+        );
         assert_eq!(p.cmd_value, json!(["echo", "a b", ";", "ls"]));
-        let p = CommandParams::parse(&args(json!({"argv": ["ls", "-l"], "stdin": "x"})), false).unwrap();
+        let p = CommandParams::parse(&args(json!({"argv": ["ls", "-l"], "stdin": "x"})), false)
+            .unwrap();
         assert_eq!(p.program, Program::Argv(vec!["ls".into(), "-l".into()]));
         assert_eq!(p.stdin.as_deref(), Some(&b"x\n"[..]));
-        let p = CommandParams::parse(&args(json!({"argv": ["cat"], "stdin": "x", "stdin_add_newline": false})), false).unwrap();
+        let p = CommandParams::parse(
+            &args(json!({"argv": ["cat"], "stdin": "x", "stdin_add_newline": false})),
+            false,
+        )
+        .unwrap();
         assert_eq!(p.stdin.as_deref(), Some(&b"x"[..]));
     }
 
@@ -326,7 +351,10 @@ mod tests {
         assert!(CommandParams::parse(&args(json!({"cmd": "  "})), false).is_err());
         assert!(CommandParams::parse(&args(json!({"cmd": "echo 'x"})), false).is_err());
         assert!(CommandParams::parse(&args(json!({"cmd": "a", "argv": ["b"]})), false).is_err());
-        assert!(CommandParams::parse(&args(json!({"cmd": "a", "executable": "/bin/bash"})), false).is_err());
+        assert!(
+            CommandParams::parse(&args(json!({"cmd": "a", "executable": "/bin/bash"})), false)
+                .is_err()
+        );
     }
 
     #[test]
@@ -334,8 +362,15 @@ mod tests {
         let p = CommandParams::parse(&args(json!({"cmd": "echo $HOME | wc"})), true).unwrap();
         assert_eq!(p.program, Program::Shell("echo $HOME | wc".into()));
         assert_eq!(p.cmd_value, json!("echo $HOME | wc"));
-        let p = CommandParams::parse(&args(json!({"_raw_params": "echo", "executable": "/bin/bash"})), true).unwrap();
-        assert_eq!(p.program, Program::Argv(vec!["/bin/bash".into(), "-c".into(), "echo".into()]));
+        let p = CommandParams::parse(
+            &args(json!({"_raw_params": "echo", "executable": "/bin/bash"})),
+            true,
+        )
+        .unwrap();
+        assert_eq!(
+            p.program,
+            Program::Argv(vec!["/bin/bash".into(), "-c".into(), "echo".into()])
+        );
     }
 
     #[test]
@@ -344,11 +379,17 @@ mod tests {
         assert!(decide(Some(("/x", false)), None).is_none());
         let o = decide(Some(("/x", true)), None).unwrap();
         assert_eq!(o.status, Status::Ok);
-        assert_eq!(o.msg.as_deref(), Some("Did not run command since '/x' exists"));
+        assert_eq!(
+            o.msg.as_deref(),
+            Some("Did not run command since '/x' exists")
+        );
         assert_eq!(o.data["stdout"], "skipped, since /x exists");
         assert!(decide(None, Some(("/y", true))).is_none());
         let o = decide(None, Some(("/y", false))).unwrap();
-        assert_eq!(o.msg.as_deref(), Some("Did not run command since '/y' does not exist"));
+        assert_eq!(
+            o.msg.as_deref(),
+            Some("Did not run command since '/y' does not exist")
+        );
     }
 
     #[test]

@@ -33,7 +33,9 @@ pub fn b64_decode(text: &str) -> Result<Vec<u8>, String> {
     let clean: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     base64::engine::general_purpose::STANDARD
         .decode(clean.trim_end_matches('='))
-        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(clean.trim_end_matches('=')))
+        .or_else(|_| {
+            base64::engine::general_purpose::STANDARD_NO_PAD.decode(clean.trim_end_matches('='))
+        })
         .map_err(|e| format!("invalid base64: {e}"))
 }
 
@@ -172,7 +174,13 @@ pub fn datetime_micro(t: SystemTime) -> String {
 /// `H:MM:SS.ffffff`, as Ansible's `delta`.
 pub fn delta_text(d: std::time::Duration) -> String {
     let s = d.as_secs();
-    format!("{}:{:02}:{:02}.{:06}", s / 3600, (s / 60) % 60, s % 60, d.subsec_micros())
+    format!(
+        "{}:{:02}:{:02}.{:06}",
+        s / 3600,
+        (s / 60) % 60,
+        s % 60,
+        d.subsec_micros()
+    )
 }
 
 /// The name Ansible gives a backup: `dest.<pid>.<YYYY-MM-DD@HH:MM:SS>~`.
@@ -186,12 +194,20 @@ pub fn run_checked(target: &dyn Target, cmd: &Command, what: &str) -> Result<Out
     let out = target.run(cmd)?;
     if !out.success() {
         let err = strip_ends(&out.stderr_str());
-        let err = if err.is_empty() { strip_ends(&out.stdout_str()) } else { err };
+        let err = if err.is_empty() {
+            strip_ends(&out.stdout_str())
+        } else {
+            err
+        };
         return Err(ModuleError::Failed(format!(
             "{what} failed (rc {}): {}{}",
             out.rc,
             cmd.to_shell_string(),
-            if err.is_empty() { String::new() } else { format!(": {err}") }
+            if err.is_empty() {
+                String::new()
+            } else {
+                format!(": {err}")
+            }
         )));
     }
     Ok(out)
@@ -231,7 +247,10 @@ mod tests {
 
     #[test]
     fn checksums_and_base64() {
-        assert_eq!(sha1_hex(b"hello\n"), "f572d396fae9206628714fb2ce00f72e94f2258f");
+        assert_eq!(
+            sha1_hex(b"hello\n"),
+            "f572d396fae9206628714fb2ce00f72e94f2258f"
+        );
         assert_eq!(b64_encode(b"hi\n"), "aGkK");
         assert_eq!(b64_decode("aGkK").unwrap(), b"hi\n");
         assert_eq!(b64_decode("aG\nkK").unwrap(), b"hi\n");
@@ -241,7 +260,11 @@ mod tests {
 
     #[test]
     fn output_lines() {
-        let out = Output { rc: 1, stdout: b"a\nb\r\n\n".to_vec(), stderr: Vec::new() };
+        let out = Output {
+            rc: 1,
+            stdout: b"a\nb\r\n\n".to_vec(),
+            stderr: Vec::new(),
+        };
         let d = output_data(&out, true);
         assert_eq!(d["stdout"], "a\nb");
         assert_eq!(d["stdout_lines"], serde_json::json!(["a", "b"]));

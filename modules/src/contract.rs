@@ -207,7 +207,11 @@ pub trait Converge: Send + Sync {
     /// Read the current state. Must not change the target.
     fn inspect(&self, p: &Self::Params, target: &dyn Target) -> Result<Self::State, ModuleError>;
     /// Decide what to change. Pure: no access to the target.
-    fn plan(&self, p: &Self::Params, state: &Self::State) -> Result<Plan<Self::Action>, ModuleError>;
+    fn plan(
+        &self,
+        p: &Self::Params,
+        state: &Self::State,
+    ) -> Result<Plan<Self::Action>, ModuleError>;
     /// Carry out the plan. The only step that mutates the target.
     fn apply(
         &self,

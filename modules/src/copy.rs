@@ -13,7 +13,8 @@
 //! * `_files` (list), when `src` is a controller directory: one object per entry below `src`,
 //!   paths relative to `src` itself (not including its name), parents before children:
 //!   - files: `{"path": "conf.d/a.conf", "content_b64": "...", "mode": "0644"}`
-//!   - directories: `{"path": "conf.d", "state": "directory", "mode": "0755"}`
+//!   - directories: `{"path": "conf.d", "state": "directory", "mode": "0755"}` (or
+//!     `"dir": true` instead of `"state"`)
 //!
 //!   `mode` is the controller mode, used only with `mode: preserve`. The module applies Ansible's
 //!   trailing-slash rule from `src` itself: `src: dir/` copies the *contents* into `dest`,
@@ -119,7 +120,10 @@ pub struct CopyModule;
 fn parse_octal(arg: &str, s: &str) -> Result<u32, ArgError> {
     match ModeSpec::parse(s) {
         Ok(ModeSpec::Octal(m)) => Ok(m),
-        _ => Err(ArgError::new(Some(arg), format!("`{s}` is not an octal mode"))),
+        _ => Err(ArgError::new(
+            Some(arg),
+            format!("`{s}` is not an octal mode"),
+        )),
     }
 }
 
@@ -128,7 +132,9 @@ fn parse_files(v: &Value) -> Result<Vec<TreeEntry>, ArgError> {
     let items = v.as_array().ok_or_else(|| bad("must be a list".into()))?;
     let mut out = Vec::new();
     for it in items {
-        let o = it.as_object().ok_or_else(|| bad("entries must be objects".into()))?;
+        let o = it
+            .as_object()
+            .ok_or_else(|| bad("entries must be objects".into()))?;
         let rel = o
             .get("path")
             .and_then(Value::as_str)
@@ -138,7 +144,8 @@ fn parse_files(v: &Value) -> Result<Vec<TreeEntry>, ArgError> {
         if rel.is_empty() || rel.split('/').any(|c| c == "..") {
             return Err(bad(format!("invalid entry path `{rel}`")));
         }
-        let dir = o.get("state").and_then(Value::as_str) == Some("directory");
+        let dir = o.get("state").and_then(Value::as_str) == Some("directory")
+            || o.get("dir").and_then(Value::as_bool) == Some(true);
         let data = if dir {
             Vec::new()
         } else {
@@ -152,13 +159,23 @@ fn parse_files(v: &Value) -> Result<Vec<TreeEntry>, ArgError> {
             Some(m) => Some(parse_octal("_files", m)?),
             None => None,
         };
-        out.push(TreeEntry { rel, dir, data, mode });
+        out.push(TreeEntry {
+            rel,
+            dir,
+            data,
+            mode,
+        });
     }
     Ok(out)
 }
 
 /// Parse the copy-like arguments shared with `template` (`spec` is the caller's).
-pub fn parse_common(p: &Params<'_>, source: Source, src: Option<String>, inline: bool) -> Result<CopyParams, ArgError> {
+pub fn parse_common(
+    p: &Params<'_>,
+    source: Source,
+    src: Option<String>,
+    inline: bool,
+) -> Result<CopyParams, ArgError> {
     let dest = p.req_str("dest")?;
     if dest.is_empty() {
         return Err(ArgError::new(Some("dest"), "must not be empty"));
@@ -190,13 +207,20 @@ impl CopyModule {
         let content = p.raw("content").filter(|v| !v.is_null());
         let source = if let Some(c) = content {
             if src.is_some() {
-                return Err(ArgError::new(Some("content"), "src and content are mutually exclusive").into());
+                return Err(ArgError::new(
+                    Some("content"),
+                    "src and content are mutually exclusive",
+                )
+                .into());
             }
             let text = match c {
                 Value::String(s) => s.clone(),
                 other => serde_json::to_string(other).unwrap_or_default(),
             };
-            Source::Bytes { data: text.into_bytes(), mode: None }
+            Source::Bytes {
+                data: text.into_bytes(),
+                mode: None,
+            }
         } else if let Some(s) = &src {
             if remote {
                 Source::Remote(s.clone())
@@ -233,20 +257,28 @@ pub fn inspect_copy(p: &CopyParams, target: &dyn Target) -> Result<CopyState, Mo
             let trailing = p.dest.ends_with('/');
             let mut dest = p.dest.clone();
             let into_dir = trailing
-                || target.stat(&dest)?.is_some_and(|s| s.kind == FileKind::Directory)
+                || target
+                    .stat(&dest)?
+                    .is_some_and(|s| s.kind == FileKind::Directory)
                 || (p.follow
                     && crate::filewrite::resolve_links(target, &dest)?
                         .1
                         .is_some_and(|s| s.kind == FileKind::Directory));
             if into_dir {
                 if p.inline {
-                    return Err(ModuleError::Failed("can not use content with a dir as dest".into()));
+                    return Err(ModuleError::Failed(
+                        "can not use content with a dir as dest".into(),
+                    ));
                 }
                 dest = join(&dest, &basename(p.src.as_deref().unwrap_or("")));
             }
             let st = inspect_dest(target, &dest, p.follow)?;
             Ok(CopyState::Single {
-                item: FileItem { dest: st, data, src_mode: mode },
+                item: FileItem {
+                    dest: st,
+                    data,
+                    src_mode: mode,
+                },
                 create_parents: trailing,
             })
         }
@@ -257,7 +289,11 @@ pub fn inspect_copy(p: &CopyParams, target: &dyn Target) -> Result<CopyState, Mo
             } else {
                 join(p.dest.trim_end_matches('/'), &basename(&src))
             };
-            let base = if base.is_empty() { "/".to_string() } else { base };
+            let base = if base.is_empty() {
+                "/".to_string()
+            } else {
+                base
+            };
             let mut dirs = vec![(base.clone(), target.stat(&base)?)];
             let mut files = Vec::new();
             for e in entries {
@@ -274,7 +310,9 @@ pub fn inspect_copy(p: &CopyParams, target: &dyn Target) -> Result<CopyState, Mo
             }
             Ok(CopyState::Tree { base, dirs, files })
         }
-        Source::Remote(_) => Err(ModuleError::Failed("remote source could not be read".into())),
+        Source::Remote(_) => Err(ModuleError::Failed(
+            "remote source could not be read".into(),
+        )),
     }
 }
 
@@ -286,9 +324,16 @@ fn read_remote(target: &dyn Target, path: &str) -> Result<Source, ModuleError> {
         let data = target
             .read_file(&real)?
             .ok_or_else(|| ModuleError::Failed(format!("Source {path} not found")))?;
-        return Ok(Source::Bytes { data, mode: Some(st.mode) });
+        return Ok(Source::Bytes {
+            data,
+            mode: Some(st.mode),
+        });
     }
-    let out = run_checked(target, &Command::argv(["find", &real, "-mindepth", "1", "-print0"]), &format!("listing {path}"))?;
+    let out = run_checked(
+        target,
+        &Command::argv(["find", &real, "-mindepth", "1", "-print0"]),
+        &format!("listing {path}"),
+    )?;
     let mut names: Vec<String> = out
         .stdout
         .split(|b| *b == 0)
@@ -299,13 +344,25 @@ fn read_remote(target: &dyn Target, path: &str) -> Result<Source, ModuleError> {
     let prefix = format!("{}/", real.trim_end_matches('/'));
     let mut entries = Vec::new();
     for n in names {
-        let Some(rel) = n.strip_prefix(&prefix) else { continue };
+        let Some(rel) = n.strip_prefix(&prefix) else {
+            continue;
+        };
         let Some(s) = target.stat(&n)? else { continue };
         match s.kind {
-            FileKind::Directory => entries.push(TreeEntry { rel: rel.to_string(), dir: true, data: Vec::new(), mode: Some(s.mode) }),
+            FileKind::Directory => entries.push(TreeEntry {
+                rel: rel.to_string(),
+                dir: true,
+                data: Vec::new(),
+                mode: Some(s.mode),
+            }),
             FileKind::File | FileKind::Symlink => {
                 if let Some(data) = target.read_file(&n)? {
-                    entries.push(TreeEntry { rel: rel.to_string(), dir: false, data, mode: Some(s.mode) });
+                    entries.push(TreeEntry {
+                        rel: rel.to_string(),
+                        dir: false,
+                        data,
+                        mode: Some(s.mode),
+                    });
                 }
             }
             FileKind::Other => {}
@@ -322,7 +379,11 @@ fn write_args_for(p: &CopyParams, src_mode: Option<u32>) -> WriteArgs {
     w
 }
 
-fn plan_item(p: &CopyParams, item: &FileItem, plan: &mut Plan<WriteAction>) -> Result<(), ModuleError> {
+fn plan_item(
+    p: &CopyParams,
+    item: &FileItem,
+    plan: &mut Plan<WriteAction>,
+) -> Result<(), ModuleError> {
     let w = write_args_for(p, item.src_mode);
     // force=false: an existing file keeps its content (its attributes are still managed).
     let data = match &item.dest.content {
@@ -337,25 +398,34 @@ fn plan_item(p: &CopyParams, item: &FileItem, plan: &mut Plan<WriteAction>) -> R
 pub fn plan_copy(p: &CopyParams, state: &CopyState) -> Result<Plan<WriteAction>, ModuleError> {
     let mut plan = Plan::nothing();
     match state {
-        CopyState::Single { item, create_parents } => {
+        CopyState::Single {
+            item,
+            create_parents,
+        } => {
             if !item.dest.exists() && !item.dest.parent_exists && !create_parents {
-                return Err(ModuleError::Failed(format!(
-                    "Destination directory {} does not exist",
-                    crate::common::dirname(&item.dest.path)
-                )));
+                plan.actions
+                    .push(WriteAction::RequireDir(crate::common::dirname(&item.dest.path)));
             }
             if item.dest.is_dir() {
-                return Err(ModuleError::Failed(format!("{} is a directory", item.dest.path)));
+                return Err(ModuleError::Failed(format!(
+                    "{} is a directory",
+                    item.dest.path
+                )));
             }
             plan_item(p, item, &mut plan)?;
-            plan.data.insert("dest".into(), item.dest.path.clone().into());
+            plan.data
+                .insert("dest".into(), item.dest.path.clone().into());
         }
         CopyState::Tree { base, dirs, files } => {
             let mut data = serde_json::Map::new();
             for (dir, st) in dirs {
                 match st {
                     Some(s) if s.kind == FileKind::Directory => {}
-                    Some(_) => return Err(ModuleError::Failed(format!("{dir} exists and is not a directory"))),
+                    Some(_) => {
+                        return Err(ModuleError::Failed(format!(
+                            "{dir} exists and is not a directory"
+                        )))
+                    }
                     None => {
                         plan.actions.push(WriteAction::MakeDirs(dir.clone()));
                         if let Some(m) = &p.directory_mode {
@@ -365,14 +435,18 @@ pub fn plan_copy(p: &CopyParams, state: &CopyState) -> Result<Plan<WriteAction>,
                                 ..AttrChange::default()
                             }));
                         }
-                        plan.diffs.push(crate::contract::Diff::new(dir, "", "(directory)\n"));
+                        plan.diffs
+                            .push(crate::contract::Diff::new(dir, "", "(directory)\n"));
                     }
                 }
             }
             for item in files {
                 let mut sub = Plan::nothing();
                 if item.dest.is_dir() {
-                    return Err(ModuleError::Failed(format!("{} is a directory", item.dest.path)));
+                    return Err(ModuleError::Failed(format!(
+                        "{} is a directory",
+                        item.dest.path
+                    )));
                 }
                 plan_item(p, item, &mut sub)?;
                 plan.actions.extend(sub.actions);
@@ -414,7 +488,12 @@ impl Converge for CopyModule {
     fn plan(&self, p: &CopyParams, state: &CopyState) -> Result<Plan<WriteAction>, ModuleError> {
         plan_copy(p, state)
     }
-    fn apply(&self, _p: &CopyParams, plan: &Plan<WriteAction>, target: &dyn Target) -> Result<(), ModuleError> {
+    fn apply(
+        &self,
+        _p: &CopyParams,
+        plan: &Plan<WriteAction>,
+        target: &dyn Target,
+    ) -> Result<(), ModuleError> {
         apply_write(target, &plan.actions)
     }
 }
@@ -431,21 +510,44 @@ mod tests {
     #[test]
     fn sources() {
         let p = parse(json!({"dest": "/x", "content": "hi"})).unwrap();
-        assert_eq!(p.source, Source::Bytes { data: b"hi".to_vec(), mode: None });
+        assert_eq!(
+            p.source,
+            Source::Bytes {
+                data: b"hi".to_vec(),
+                mode: None
+            }
+        );
         let p = parse(json!({"dest": "/x", "content": {"a": 1}})).unwrap();
-        assert_eq!(p.source, Source::Bytes { data: br#"{"a":1}"#.to_vec(), mode: None });
+        assert_eq!(
+            p.source,
+            Source::Bytes {
+                data: br#"{"a":1}"#.to_vec(),
+                mode: None
+            }
+        );
         let p = parse(json!({"dest": "/x", "src": "f", "_content_b64": "aGkK", "_src_mode": "0755", "mode": "preserve"})).unwrap();
-        assert_eq!(p.source, Source::Bytes { data: b"hi\n".to_vec(), mode: Some(0o755) });
+        assert_eq!(
+            p.source,
+            Source::Bytes {
+                data: b"hi\n".to_vec(),
+                mode: Some(0o755)
+            }
+        );
         assert!(p.preserve_mode);
         let p = parse(json!({"dest": "/x", "src": "d/", "_files": [
-            {"path": "sub", "state": "directory"},
+            {"path": "sub", "dir": true},
             {"path": "sub/a", "content_b64": "aGkK", "mode": "0600"}]}))
         .unwrap();
-        assert!(matches!(&p.source, Source::Tree(e) if e.len() == 2 && e[0].dir && e[1].mode == Some(0o600)));
+        assert!(
+            matches!(&p.source, Source::Tree(e) if e.len() == 2 && e[0].dir && e[1].mode == Some(0o600))
+        );
         assert!(parse(json!({"dest": "/x", "src": "f"})).is_err());
         assert!(parse(json!({"dest": "/x"})).is_err());
         assert!(parse(json!({"dest": "/x", "src": "f", "content": "x"})).is_err());
-        assert!(parse(json!({"dest": "/x", "src": "d", "_files": [{"path": "../a", "content_b64": ""}]})).is_err());
+        assert!(parse(
+            json!({"dest": "/x", "src": "d", "_files": [{"path": "../a", "content_b64": ""}]})
+        )
+        .is_err());
         assert!(parse(json!({"dest": "/x", "content": "x", "validate": "true"})).is_err());
         assert!(parse(json!({"dest": "/x", "content": "x", "mode": "u=rwz"})).is_err());
     }
@@ -455,7 +557,13 @@ mod tests {
         let p = parse(json!({"dest": "/nope/x", "content": "hi"})).unwrap();
         let state = CopyState::Single {
             item: FileItem {
-                dest: DestState { path: "/nope/x".into(), stat: None, content: None, parent_exists: false, now: 0 },
+                dest: DestState {
+                    path: "/nope/x".into(),
+                    stat: None,
+                    content: None,
+                    parent_exists: false,
+                    now: 0,
+                },
                 data: b"hi".to_vec(),
                 src_mode: None,
             },

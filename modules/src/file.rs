@@ -13,15 +13,26 @@
 use crate::args::{ArgError, ArgKind, ArgSpec, Args, Params};
 use crate::common::{dirname, join, kv_text, normalize, run_checked};
 use crate::contract::{Converge, Diff, ModuleError, Plan};
-use crate::fileattrs::{insert_attr_data, kind_state, state_diff, AttrArgs, AttrChange, DEFAULT_DIR_MODE};
+use crate::fileattrs::{
+    insert_attr_data, kind_state, state_diff, AttrArgs, AttrChange, DEFAULT_DIR_MODE,
+};
 use crate::filewrite::resolve_links;
 use crate::mode::format_mode;
 use crate::target::{Command, FileAttrs, FileKind, Stat, Target};
 use serde_json::Value;
 
 const SPEC: &[ArgSpec] = &[
-    ArgSpec::new("path", ArgKind::Str).required().aliases(&["dest", "name"]),
-    ArgSpec::new("state", ArgKind::Str).choices(&["absent", "directory", "file", "hard", "link", "touch"]),
+    ArgSpec::new("path", ArgKind::Str)
+        .required()
+        .aliases(&["dest", "name"]),
+    ArgSpec::new("state", ArgKind::Str).choices(&[
+        "absent",
+        "directory",
+        "file",
+        "hard",
+        "link",
+        "touch",
+    ]),
     ArgSpec::new("src", ArgKind::Str),
     ArgSpec::new("mode", ArgKind::Mode),
     ArgSpec::new("owner", ArgKind::Str),
@@ -84,9 +95,16 @@ impl TimeSpec {
             Some("now") => TimeSpec::Now,
             Some("preserve") => TimeSpec::Preserve,
             Some(t) => {
-                let ok = t.len() == 15 && t.as_bytes()[12] == b'.' && t.bytes().enumerate().all(|(i, b)| i == 12 || b.is_ascii_digit());
+                let ok = t.len() == 15
+                    && t.as_bytes()[12] == b'.'
+                    && t.bytes()
+                        .enumerate()
+                        .all(|(i, b)| i == 12 || b.is_ascii_digit());
                 if !ok {
-                    return Err(ArgError::new(Some(arg), format!("`{t}` is not now, preserve or a time as YYYYMMDDHHMM.SS")));
+                    return Err(ArgError::new(
+                        Some(arg),
+                        format!("`{t}` is not now, preserve or a time as YYYYMMDDHHMM.SS"),
+                    ));
                 }
                 TimeSpec::At(t.to_string())
             }
@@ -138,11 +156,29 @@ pub enum Replace {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileAction {
     Remove(String),
-    MakeDirs { dirs: Vec<String>, attrs: AttrArgs },
-    Create { path: String, attrs: FileAttrs },
-    Touch { path: String, mtime: TimeSpec, atime: TimeSpec },
-    Symlink { src: String, path: String, replace: Replace },
-    Hardlink { src: String, path: String, replace: Replace },
+    MakeDirs {
+        dirs: Vec<String>,
+        attrs: AttrArgs,
+    },
+    Create {
+        path: String,
+        attrs: FileAttrs,
+    },
+    Touch {
+        path: String,
+        mtime: TimeSpec,
+        atime: TimeSpec,
+    },
+    Symlink {
+        src: String,
+        path: String,
+        replace: Replace,
+    },
+    Hardlink {
+        src: String,
+        path: String,
+        replace: Replace,
+    },
     Attrs(AttrChange),
     RecurseAttrs(Vec<AttrChange>),
 }
@@ -175,14 +211,23 @@ impl Converge for FileModule {
         let state = p.str("state").and_then(|s| FileState::parse(&s));
         let src = p.str("src").filter(|s| !s.is_empty());
         if src.is_some() && !matches!(state, Some(FileState::Link | FileState::Hard) | None) {
-            return Err(args_err("src", "src option requires state to be 'link' or 'hard'"));
+            return Err(args_err(
+                "src",
+                "src option requires state to be 'link' or 'hard'",
+            ));
         }
         if matches!(state, Some(FileState::Link | FileState::Hard)) && src.is_none() {
-            return Err(args_err("src", format!("is required for state={}", state.map_or("", |s| s.name()))));
+            return Err(args_err(
+                "src",
+                format!("is required for state={}", state.map_or("", |s| s.name())),
+            ));
         }
         let recurse = p.bool_or("recurse", false);
         if recurse && !matches!(state, Some(FileState::Directory) | None) {
-            return Err(args_err("recurse", "recurse option requires state to be 'directory'"));
+            return Err(args_err(
+                "recurse",
+                "recurse option requires state to be 'directory'",
+            ));
         }
         Ok(FileParams {
             path: match path.trim_end_matches('/') {
@@ -203,7 +248,10 @@ impl Converge for FileModule {
     fn inspect(&self, p: &FileParams, target: &dyn Target) -> Result<FileObserved, ModuleError> {
         let mut path = p.path.clone();
         let mut stat = target.stat(&path)?;
-        let linkish = matches!(p.state, Some(FileState::Link | FileState::Hard | FileState::Absent));
+        let linkish = matches!(
+            p.state,
+            Some(FileState::Link | FileState::Hard | FileState::Absent)
+        );
         if p.follow && !linkish && stat.as_ref().is_some_and(|s| s.kind == FileKind::Symlink) {
             let (real, real_stat) = resolve_links(target, &path)?;
             if real_stat.is_some() {
@@ -228,7 +276,12 @@ impl Converge for FileModule {
                 src.clone()
             };
             obs.src_stat = target.stat(&resolved)?;
-            if p.state == Some(FileState::Hard) && obs.src_stat.as_ref().is_some_and(|s| s.kind == FileKind::Symlink) {
+            if p.state == Some(FileState::Hard)
+                && obs
+                    .src_stat
+                    .as_ref()
+                    .is_some_and(|s| s.kind == FileKind::Symlink)
+            {
                 obs.src_stat = resolve_links(target, &resolved)?.1;
             }
             obs.src_path = Some(resolved);
@@ -251,7 +304,8 @@ impl Converge for FileModule {
                 }
             }
             Some(s) if s.kind == FileKind::Directory => {
-                let wants_listing = p.recurse || (matches!(p.state, Some(FileState::Link | FileState::Hard)) && p.force);
+                let wants_listing = p.recurse
+                    || (matches!(p.state, Some(FileState::Link | FileState::Hard)) && p.force);
                 if wants_listing {
                     let out = run_checked(
                         target,
@@ -295,9 +349,16 @@ impl Converge for FileModule {
             None => FileState::File,
         };
         let path = o.path.clone();
-        let fail = |msg: String| -> Result<Plan<FileAction>, ModuleError> { Err(ModuleError::Failed(msg)) };
+        let fail = |msg: String| -> Result<Plan<FileAction>, ModuleError> {
+            Err(ModuleError::Failed(msg))
+        };
         plan.data.insert(
-            if matches!(state, FileState::Link | FileState::Hard) { "dest" } else { "path" }.into(),
+            if matches!(state, FileState::Link | FileState::Hard) {
+                "dest"
+            } else {
+                "path"
+            }
+            .into(),
             path.clone().into(),
         );
         plan.data.insert("state".into(), state.name().into());
@@ -307,7 +368,8 @@ impl Converge for FileModule {
                 plan.data.insert("state".into(), "absent".into());
                 if o.stat.is_some() {
                     plan.actions.push(FileAction::Remove(path.clone()));
-                    plan.diffs.push(state_diff(&path, (prev, "absent"), &change));
+                    plan.diffs
+                        .push(state_diff(&path, (prev, "absent"), &change));
                 }
                 return Ok(plan);
             }
@@ -317,7 +379,12 @@ impl Converge for FileModule {
                     Some(FileKind::File | FileKind::Other) => {}
                     Some(_) => return fail(format!("file ({path}) is {prev}, cannot continue")),
                 }
-                change = p.attrs.changes(&path, o.stat.as_ref().ok_or_else(|| ModuleError::Failed("no stat".into()))?);
+                change = p.attrs.changes(
+                    &path,
+                    o.stat
+                        .as_ref()
+                        .ok_or_else(|| ModuleError::Failed("no stat".into()))?,
+                );
             }
             FileState::Directory => match &o.stat {
                 Some(s) if s.kind == FileKind::Directory => {
@@ -344,14 +411,17 @@ impl Converge for FileModule {
                 None => {
                     if let Some((anc, st)) = &o.ancestor {
                         if st.kind != FileKind::Directory && st.kind != FileKind::Symlink {
-                            return fail(format!("{anc} exists but is not a directory, cannot create {path}"));
+                            return fail(format!(
+                                "{anc} exists but is not a directory, cannot create {path}"
+                            ));
                         }
                     }
                     plan.actions.push(FileAction::MakeDirs {
                         dirs: o.missing.clone(),
                         attrs: p.attrs.clone(),
                     });
-                    let mut after = vec![("path", path.clone()), ("state", "directory".to_string())];
+                    let mut after =
+                        vec![("path", path.clone()), ("state", "directory".to_string())];
                     if let Some(m) = &p.attrs.mode {
                         after.push(("mode", format_mode(m.apply(DEFAULT_DIR_MODE, true))));
                     }
@@ -361,7 +431,12 @@ impl Converge for FileModule {
                         kv_text(&after),
                     ));
                     let new = FileAttrs {
-                        mode: Some(p.attrs.mode.as_ref().map_or(DEFAULT_DIR_MODE, |m| m.apply(DEFAULT_DIR_MODE, true))),
+                        mode: Some(
+                            p.attrs
+                                .mode
+                                .as_ref()
+                                .map_or(DEFAULT_DIR_MODE, |m| m.apply(DEFAULT_DIR_MODE, true)),
+                        ),
                         owner: p.attrs.owner.clone(),
                         group: p.attrs.group.clone(),
                     };
@@ -375,15 +450,23 @@ impl Converge for FileModule {
                 match &o.stat {
                     None => {
                         let attrs = p.attrs.file_attrs(None);
-                        plan.actions.push(FileAction::Create { path: path.clone(), attrs: attrs.clone() });
-                        plan.diffs.push(state_diff(&path, ("absent", "touch"), &change));
+                        plan.actions.push(FileAction::Create {
+                            path: path.clone(),
+                            attrs: attrs.clone(),
+                        });
+                        plan.diffs
+                            .push(state_diff(&path, ("absent", "touch"), &change));
                         insert_attr_data(&mut plan.data, None, &change, Some(&attrs));
                         return Ok(plan);
                     }
                     Some(s) => {
                         change = p.attrs.changes(&path, s);
                         if mtime != TimeSpec::Preserve || atime != TimeSpec::Preserve {
-                            plan.actions.push(FileAction::Touch { path: path.clone(), mtime, atime });
+                            plan.actions.push(FileAction::Touch {
+                                path: path.clone(),
+                                mtime,
+                                atime,
+                            });
                             plan.diffs.push(state_diff(&path, (prev, "touch"), &change));
                         }
                     }
@@ -400,14 +483,26 @@ impl Converge for FileModule {
                         format!("src file does not exist, use \"force=yes\" if you really want to create the link: {}", o.src_path.as_deref().unwrap_or(&src))
                     });
                 }
-                if hard && o.src_stat.as_ref().is_some_and(|s| s.kind == FileKind::Directory) {
+                if hard
+                    && o.src_stat
+                        .as_ref()
+                        .is_some_and(|s| s.kind == FileKind::Directory)
+                {
                     return fail(format!("cannot create a hard link to a directory: {src}"));
                 }
                 let s = o.stat.as_ref();
                 let up_to_date = match s {
                     None => false,
-                    Some(st) if hard => st.kind != FileKind::Symlink && o.src_stat.as_ref().is_some_and(|ss| ss.inode == st.inode && ss.kind == st.kind),
-                    Some(st) => st.kind == FileKind::Symlink && st.link_target.as_deref() == Some(src.as_str()),
+                    Some(st) if hard => {
+                        st.kind != FileKind::Symlink
+                            && o.src_stat
+                                .as_ref()
+                                .is_some_and(|ss| ss.inode == st.inode && ss.kind == st.kind)
+                    }
+                    Some(st) => {
+                        st.kind == FileKind::Symlink
+                            && st.link_target.as_deref() == Some(src.as_str())
+                    }
                 };
                 if !up_to_date {
                     let replace = match s.map(|st| st.kind) {
@@ -415,10 +510,15 @@ impl Converge for FileModule {
                         Some(FileKind::Symlink) => Replace::Overwrite,
                         Some(FileKind::Directory) => {
                             if !p.force {
-                                return fail(format!("refusing to convert from directory to {} for {path}", state.name()));
+                                return fail(format!(
+                                    "refusing to convert from directory to {} for {path}",
+                                    state.name()
+                                ));
                             }
                             if !o.dir_empty {
-                                return fail(format!("the directory {path} is not empty, refusing to convert it"));
+                                return fail(format!(
+                                    "the directory {path} is not empty, refusing to convert it"
+                                ));
                             }
                             Replace::EmptyDir
                         }
@@ -438,21 +538,43 @@ impl Converge for FileModule {
                         Some(st) if st.kind == FileKind::File && st.nlink > 1 => "hard",
                         _ => prev,
                     };
-                    let mut before = vec![("path", path.clone()), ("state", before_state.to_string())];
+                    let mut before =
+                        vec![("path", path.clone()), ("state", before_state.to_string())];
                     if let Some(old) = s.and_then(|st| st.link_target.clone()) {
                         before.push(("src", old));
                     }
-                    let after = vec![("path", path.clone()), ("state", state.name().to_string()), ("src", src.clone())];
-                    plan.diffs.push(Diff::new(&path, kv_text(&before), kv_text(&after)));
+                    let after = vec![
+                        ("path", path.clone()),
+                        ("state", state.name().to_string()),
+                        ("src", src.clone()),
+                    ];
+                    plan.diffs
+                        .push(Diff::new(&path, kv_text(&before), kv_text(&after)));
                     plan.actions.push(if hard {
-                        FileAction::Hardlink { src: src.clone(), path: path.clone(), replace }
+                        FileAction::Hardlink {
+                            src: src.clone(),
+                            path: path.clone(),
+                            replace,
+                        }
                     } else {
-                        FileAction::Symlink { src: src.clone(), path: path.clone(), replace }
+                        FileAction::Symlink {
+                            src: src.clone(),
+                            path: path.clone(),
+                            replace,
+                        }
                     });
                     // Ownership of a new link is set after it exists.
-                    let new = FileAttrs { mode: None, owner: p.attrs.owner.clone(), group: p.attrs.group.clone() };
+                    let new = FileAttrs {
+                        mode: None,
+                        owner: p.attrs.owner.clone(),
+                        group: p.attrs.group.clone(),
+                    };
                     if new.owner.is_some() || new.group.is_some() {
-                        let mut c = AttrChange { path: path.clone(), no_follow: !hard, ..AttrChange::default() };
+                        let mut c = AttrChange {
+                            path: path.clone(),
+                            no_follow: !hard,
+                            ..AttrChange::default()
+                        };
                         c.owner = new.owner.clone().map(|o| (String::new(), o));
                         c.group = new.group.clone().map(|g| (String::new(), g));
                         plan.actions.push(FileAction::Attrs(c));
@@ -479,15 +601,28 @@ impl Converge for FileModule {
         Ok(plan)
     }
 
-    fn apply(&self, _p: &FileParams, plan: &Plan<FileAction>, target: &dyn Target) -> Result<(), ModuleError> {
+    fn apply(
+        &self,
+        _p: &FileParams,
+        plan: &Plan<FileAction>,
+        target: &dyn Target,
+    ) -> Result<(), ModuleError> {
         for a in &plan.actions {
             match a {
                 FileAction::Remove(path) => {
-                    run_checked(target, &Command::argv(["rm", "-rf", "--", path]), &format!("removing {path}"))?;
+                    run_checked(
+                        target,
+                        &Command::argv(["rm", "-rf", "--", path]),
+                        &format!("removing {path}"),
+                    )?;
                 }
                 FileAction::MakeDirs { dirs, attrs } => {
                     for d in dirs {
-                        run_checked(target, &Command::argv(["mkdir", "--", d]), &format!("creating directory {d}"))?;
+                        run_checked(
+                            target,
+                            &Command::argv(["mkdir", "--", d]),
+                            &format!("creating directory {d}"),
+                        )?;
                         if !attrs.is_empty() {
                             if let Some(st) = target.stat(d)? {
                                 attrs.changes(d, &st).apply(target)?;
@@ -518,10 +653,15 @@ impl Converge for FileModule {
                         run_checked(target, &Command::argv(argv), &format!("touching {path}"))?;
                     }
                 }
-                FileAction::Symlink { src, path, replace } | FileAction::Hardlink { src, path, replace } => {
+                FileAction::Symlink { src, path, replace }
+                | FileAction::Hardlink { src, path, replace } => {
                     let hard = matches!(a, FileAction::Hardlink { .. });
                     if *replace == Replace::EmptyDir {
-                        run_checked(target, &Command::argv(["rmdir", "--", path]), &format!("removing directory {path}"))?;
+                        run_checked(
+                            target,
+                            &Command::argv(["rmdir", "--", path]),
+                            &format!("removing directory {path}"),
+                        )?;
                     }
                     let mut argv = vec!["ln"];
                     if !hard {
@@ -531,7 +671,11 @@ impl Converge for FileModule {
                         argv.extend(["-f", "-n"]);
                     }
                     argv.extend(["--", src, path]);
-                    run_checked(target, &Command::argv(argv), &format!("linking {path} to {src}"))?;
+                    run_checked(
+                        target,
+                        &Command::argv(argv),
+                        &format!("linking {path} to {src}"),
+                    )?;
                 }
                 FileAction::Attrs(c) => c.apply(target)?,
                 FileAction::RecurseAttrs(changes) => apply_batched(target, changes)?,
@@ -566,7 +710,11 @@ fn apply_batched(target: &dyn Target, changes: &[AttrChange]) -> Result<(), Modu
         for chunk in paths.chunks(200) {
             let mut argv = vec![tool.to_string(), "-h".into(), "--".into(), spec.clone()];
             argv.extend(chunk.iter().cloned());
-            run_checked(target, &Command::argv(argv), "changing ownership recursively")?;
+            run_checked(
+                target,
+                &Command::argv(argv),
+                "changing ownership recursively",
+            )?;
         }
     }
     for (m, paths) in modes {
@@ -629,8 +777,15 @@ mod tests {
 
     #[test]
     fn file_state_requires_existing() {
-        assert!(FileModule.plan(&params(Some(FileState::File)), &obs(None)).is_err());
-        let p = FileModule.plan(&params(Some(FileState::File)), &obs(Some(st(FileKind::File, 0o644)))).unwrap();
+        assert!(FileModule
+            .plan(&params(Some(FileState::File)), &obs(None))
+            .is_err());
+        let p = FileModule
+            .plan(
+                &params(Some(FileState::File)),
+                &obs(Some(st(FileKind::File, 0o644))),
+            )
+            .unwrap();
         assert!(p.is_noop());
         assert_eq!(p.data["mode"], "0644");
     }
@@ -639,13 +794,19 @@ mod tests {
     fn directory_mode_change_diff() {
         let mut pp = params(Some(FileState::Directory));
         pp.attrs.mode = Some(ModeSpec::Octal(0o700));
-        let p = FileModule.plan(&pp, &obs(Some(st(FileKind::Directory, 0o755)))).unwrap();
+        let p = FileModule
+            .plan(&pp, &obs(Some(st(FileKind::Directory, 0o755))))
+            .unwrap();
         assert_eq!(p.diffs[0].before, "path: /x\nmode: 0755\n");
         assert_eq!(p.diffs[0].after, "path: /x\nmode: 0700\n");
         let p = FileModule.plan(&pp, &obs(None)).unwrap();
-        assert!(matches!(&p.actions[0], FileAction::MakeDirs { dirs, .. } if dirs == &vec!["/x".to_string()]));
+        assert!(
+            matches!(&p.actions[0], FileAction::MakeDirs { dirs, .. } if dirs == &vec!["/x".to_string()])
+        );
         assert_eq!(p.diffs[0].after, "path: /x\nstate: directory\nmode: 0700\n");
-        assert!(FileModule.plan(&pp, &obs(Some(st(FileKind::File, 0o644)))).is_err());
+        assert!(FileModule
+            .plan(&pp, &obs(Some(st(FileKind::File, 0o644))))
+            .is_err());
     }
 
     #[test]
@@ -657,7 +818,13 @@ mod tests {
         assert!(FileModule.plan(&pp, &o).is_err());
         pp.force = true;
         let p = FileModule.plan(&pp, &o).unwrap();
-        assert!(matches!(p.actions[0], FileAction::Symlink { replace: Replace::Overwrite, .. }));
+        assert!(matches!(
+            p.actions[0],
+            FileAction::Symlink {
+                replace: Replace::Overwrite,
+                ..
+            }
+        ));
         let mut l = st(FileKind::Symlink, 0o777);
         l.link_target = Some("/etc/hosts".into());
         o.stat = Some(l);
@@ -666,12 +833,21 @@ mod tests {
 
     #[test]
     fn absent_and_default_state() {
-        let p = FileModule.plan(&params(Some(FileState::Absent)), &obs(None)).unwrap();
+        let p = FileModule
+            .plan(&params(Some(FileState::Absent)), &obs(None))
+            .unwrap();
         assert!(p.is_noop());
-        let p = FileModule.plan(&params(Some(FileState::Absent)), &obs(Some(st(FileKind::Directory, 0o755)))).unwrap();
+        let p = FileModule
+            .plan(
+                &params(Some(FileState::Absent)),
+                &obs(Some(st(FileKind::Directory, 0o755))),
+            )
+            .unwrap();
         assert_eq!(p.actions, vec![FileAction::Remove("/x".into())]);
         assert_eq!(p.diffs[0].after, "path: /x\nstate: absent\n");
-        let p = FileModule.plan(&params(None), &obs(Some(st(FileKind::Directory, 0o755)))).unwrap();
+        let p = FileModule
+            .plan(&params(None), &obs(Some(st(FileKind::Directory, 0o755))))
+            .unwrap();
         assert_eq!(p.data["state"], "directory");
     }
 }

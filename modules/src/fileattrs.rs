@@ -32,7 +32,11 @@ impl AttrArgs {
 
     /// Same, with the mode taken from another argument (`directory_mode`); with
     /// `allow_preserve`, `preserve` is accepted and left for the caller (mode `None`).
-    pub fn from_params_opts(p: &Params<'_>, mode_arg: &str, allow_preserve: bool) -> Result<Self, ArgError> {
+    pub fn from_params_opts(
+        p: &Params<'_>,
+        mode_arg: &str,
+        allow_preserve: bool,
+    ) -> Result<Self, ArgError> {
         let mode = match p
             .mode(mode_arg)
             .filter(|m| !m.trim().is_empty() && (!allow_preserve || m != "preserve"))
@@ -56,9 +60,10 @@ impl AttrArgs {
     /// replaces (or the defaults for a new one).
     pub fn file_attrs(&self, current: Option<&Stat>) -> FileAttrs {
         FileAttrs {
-            mode: self.mode.as_ref().map(|m| {
-                m.apply(current.map_or(DEFAULT_FILE_MODE, |s| s.mode), false)
-            }),
+            mode: self
+                .mode
+                .as_ref()
+                .map(|m| m.apply(current.map_or(DEFAULT_FILE_MODE, |s| s.mode), false)),
             owner: self.owner.clone(),
             group: self.group.clone(),
         }
@@ -141,12 +146,20 @@ impl AttrChange {
             let mut argv = vec!["chown".to_string()];
             argv.extend(h.iter().map(|s| s.to_string()));
             argv.extend(["--".to_string(), spec, self.path.clone()]);
-            run_checked(target, &Command::argv(argv), &format!("changing the owner of {}", self.path))?;
+            run_checked(
+                target,
+                &Command::argv(argv),
+                &format!("changing the owner of {}", self.path),
+            )?;
         } else if let Some((_, g)) = &self.group {
             let mut argv = vec!["chgrp".to_string()];
             argv.extend(h.iter().map(|s| s.to_string()));
             argv.extend(["--".to_string(), g.clone(), self.path.clone()]);
-            run_checked(target, &Command::argv(argv), &format!("changing the group of {}", self.path))?;
+            run_checked(
+                target,
+                &Command::argv(argv),
+                &format!("changing the group of {}", self.path),
+            )?;
         }
         if let Some((_, m)) = self.mode {
             let cmd = Command::argv(["chmod", "--", &format!("{:04o}", m), &self.path]);
@@ -174,7 +187,12 @@ pub fn state_diff(path: &str, state: (&str, &str), change: &AttrChange) -> Diff 
 
 /// Register `mode`, `owner`, `group`, `uid`, `gid` as they will be once the change is applied
 /// (values that cannot be known without applying it are left out).
-pub fn insert_attr_data(data: &mut Map<String, Value>, st: Option<&Stat>, change: &AttrChange, new: Option<&FileAttrs>) {
+pub fn insert_attr_data(
+    data: &mut Map<String, Value>,
+    st: Option<&Stat>,
+    change: &AttrChange,
+    new: Option<&FileAttrs>,
+) {
     let mode = change
         .mode
         .map(|(_, a)| a)
@@ -183,14 +201,27 @@ pub fn insert_attr_data(data: &mut Map<String, Value>, st: Option<&Stat>, change
     if let Some(m) = mode {
         data.insert("mode".into(), format_mode(m).into());
     }
-    let pick = |changed: &Option<(String, String)>, new: Option<&String>, name: Option<&String>, id: Option<u32>| {
+    let pick = |changed: &Option<(String, String)>,
+                new: Option<&String>,
+                name: Option<&String>,
+                id: Option<u32>| {
         match changed.as_ref().map(|(_, a)| a).or(new) {
             Some(want) => (Some(want.clone()), want.parse::<u32>().ok()),
             None => (name.cloned(), id),
         }
     };
-    let (owner, uid) = pick(&change.owner, new.and_then(|n| n.owner.as_ref()), st.map(|s| &s.owner), st.map(|s| s.uid));
-    let (group, gid) = pick(&change.group, new.and_then(|n| n.group.as_ref()), st.map(|s| &s.group), st.map(|s| s.gid));
+    let (owner, uid) = pick(
+        &change.owner,
+        new.and_then(|n| n.owner.as_ref()),
+        st.map(|s| &s.owner),
+        st.map(|s| s.uid),
+    );
+    let (group, gid) = pick(
+        &change.group,
+        new.and_then(|n| n.group.as_ref()),
+        st.map(|s| &s.group),
+        st.map(|s| s.gid),
+    );
     if let Some(o) = owner {
         data.insert("owner".into(), o.into());
     }
@@ -251,12 +282,19 @@ mod tests {
         assert_eq!(d.before, "path: /f\ngroup: staff\nmode: 0644\n");
         assert_eq!(d.after, "path: /f\ngroup: wheel\nmode: 0744\n");
         let none = a.changes("/f", &stat(FileKind::File, 0o744));
-        assert!(AttrChange { group: None, ..none }.is_empty());
+        assert!(AttrChange {
+            group: None,
+            ..none
+        }
+        .is_empty());
     }
 
     #[test]
     fn symlink_mode_ignored() {
-        let a = AttrArgs { mode: Some(ModeSpec::Octal(0o600)), ..Default::default() };
+        let a = AttrArgs {
+            mode: Some(ModeSpec::Octal(0o600)),
+            ..Default::default()
+        };
         let c = a.changes("/l", &stat(FileKind::Symlink, 0o777));
         assert!(c.is_empty());
         assert!(c.no_follow);

@@ -11,7 +11,9 @@
 //!   the destination untouched.
 
 use crate::args::{ArgError, Params};
-use crate::common::{backup_name, basename, diff_text, dirname, join, now_secs, run_checked, sha1_hex, strip_ends};
+use crate::common::{
+    backup_name, basename, diff_text, dirname, join, now_secs, run_checked, sha1_hex, strip_ends,
+};
 use crate::contract::{Diff, ModuleError, Plan};
 use crate::fileattrs::{insert_attr_data, state_diff, AttrArgs, AttrChange};
 use crate::shlex;
@@ -37,7 +39,10 @@ impl WriteArgs {
         let validate = p.str("validate").filter(|v| !v.trim().is_empty());
         if let Some(v) = &validate {
             if !v.contains("%s") {
-                return Err(ArgError::new(Some("validate"), format!("must contain %s: {v}")));
+                return Err(ArgError::new(
+                    Some("validate"),
+                    format!("must contain %s: {v}"),
+                ));
             }
             shlex::split(v).map_err(|e| ArgError::new(Some("validate"), e))?;
         }
@@ -68,12 +73,17 @@ impl DestState {
         self.stat.is_some()
     }
     pub fn is_dir(&self) -> bool {
-        self.stat.as_ref().is_some_and(|s| s.kind == FileKind::Directory)
+        self.stat
+            .as_ref()
+            .is_some_and(|s| s.kind == FileKind::Directory)
     }
 }
 
 /// Follow a chain of symlinks (at most 40) to the path it ends at, with that path's `lstat`.
-pub fn resolve_links(target: &dyn Target, path: &str) -> Result<(String, Option<Stat>), ModuleError> {
+pub fn resolve_links(
+    target: &dyn Target,
+    path: &str,
+) -> Result<(String, Option<Stat>), ModuleError> {
     let mut cur = path.to_string();
     for _ in 0..40 {
         let st = target.stat(&cur)?;
@@ -88,11 +98,17 @@ pub fn resolve_links(target: &dyn Target, path: &str) -> Result<(String, Option<
             other => return Ok((cur, other)),
         }
     }
-    Err(ModuleError::Failed(format!("too many levels of symbolic links: {path}")))
+    Err(ModuleError::Failed(format!(
+        "too many levels of symbolic links: {path}"
+    )))
 }
 
 /// Inspect a destination file.
-pub fn inspect_dest(target: &dyn Target, path: &str, follow: bool) -> Result<DestState, ModuleError> {
+pub fn inspect_dest(
+    target: &dyn Target,
+    path: &str,
+    follow: bool,
+) -> Result<DestState, ModuleError> {
     let (path, stat) = if follow {
         resolve_links(target, path)?
     } else {
@@ -122,6 +138,10 @@ pub fn inspect_dest(target: &dyn Target, path: &str, follow: bool) -> Result<Des
 pub enum WriteAction {
     /// `mkdir -p` the directory a new file goes to.
     MakeDirs(String),
+    /// The directory must exist when the write happens. Checked at apply time, not at plan
+    /// time, so that a dry run of a playbook whose earlier task creates the directory shows the
+    /// file it would write instead of failing.
+    RequireDir(String),
     /// Copy the current file aside before changing it.
     Backup { from: String, to: String },
     /// Replace the content (validated first when `validate` is set).
@@ -158,7 +178,10 @@ pub fn plan_write(
         return Err(ModuleError::Failed(format!("{} is a directory", st.path)));
     }
     let mut wp = WritePlan::default();
-    let is_link = st.stat.as_ref().is_some_and(|s| s.kind == FileKind::Symlink);
+    let is_link = st
+        .stat
+        .as_ref()
+        .is_some_and(|s| s.kind == FileKind::Symlink);
     // A symlink being replaced counts as a new file for attributes.
     let current = st.stat.as_ref().filter(|_| !is_link);
     wp.content_changed = st.content.as_deref() != Some(new) || is_link;
@@ -197,14 +220,19 @@ pub fn plan_write(
         }
     } else if !change.is_empty() {
         wp.attrs_changed = true;
-        plan.diffs.push(state_diff(&st.path, ("file", "file"), &change));
+        plan.diffs
+            .push(state_diff(&st.path, ("file", "file"), &change));
         plan.actions.push(WriteAction::Attrs(change.clone()));
     }
     let d = &mut plan.data;
     d.insert("checksum".into(), sha1_hex(new).into());
     d.insert("size".into(), (new.len() as u64).into());
     d.insert("state".into(), "file".into());
-    let new_attrs = if wp.content_changed { Some(&attrs) } else { None };
+    let new_attrs = if wp.content_changed {
+        Some(&attrs)
+    } else {
+        None
+    };
     insert_attr_data(d, current, &change, new_attrs);
     if let Some(b) = &wp.backup_file {
         d.insert("backup_file".into(), b.clone().into());
@@ -216,10 +244,15 @@ static VALIDATE_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// Run `validate` (with `%s` replaced by `path`) without a shell, as Ansible does.
 pub fn run_validate(target: &dyn Target, validate: &str, path: &str) -> Result<(), ModuleError> {
-    let words = shlex::split(validate).map_err(|e| ModuleError::Failed(format!("validate: {e}")))?;
+    let words =
+        shlex::split(validate).map_err(|e| ModuleError::Failed(format!("validate: {e}")))?;
     let argv: Vec<String> = words
         .iter()
-        .map(|w| w.replace("%%", "\u{0}").replace("%s", path).replace('\u{0}', "%"))
+        .map(|w| {
+            w.replace("%%", "\u{0}")
+                .replace("%s", path)
+                .replace('\u{0}', "%")
+        })
         .collect();
     let out = target.run(&Command::argv(argv))?;
     if out.success() {
@@ -243,11 +276,25 @@ fn remove(target: &dyn Target, path: &str) {
 pub fn apply_write(target: &dyn Target, actions: &[WriteAction]) -> Result<(), ModuleError> {
     for a in actions {
         match a {
+            WriteAction::RequireDir(dir) => {
+                let is_dir = matches!(target.stat(dir)?, Some(st) if st.kind == crate::target::FileKind::Directory);
+                if !is_dir {
+                    return Err(ModuleError::Failed(format!("Destination directory {dir} does not exist")));
+                }
+            }
             WriteAction::MakeDirs(dir) => {
-                run_checked(target, &Command::argv(["mkdir", "-p", "--", dir]), &format!("creating {dir}"))?;
+                run_checked(
+                    target,
+                    &Command::argv(["mkdir", "-p", "--", dir]),
+                    &format!("creating {dir}"),
+                )?;
             }
             WriteAction::Backup { from, to } => {
-                run_checked(target, &Command::argv(["cp", "-p", "--", from, to]), &format!("backing up {from}"))?;
+                run_checked(
+                    target,
+                    &Command::argv(["cp", "-p", "--", from, to]),
+                    &format!("backing up {from}"),
+                )?;
             }
             WriteAction::Write {
                 path,
@@ -260,7 +307,11 @@ pub fn apply_write(target: &dyn Target, actions: &[WriteAction]) -> Result<(), M
                     let n = VALIDATE_COUNTER.fetch_add(1, Ordering::Relaxed);
                     let tmp = join(
                         &dirname(path),
-                        &format!(".converge-tmp-{}-v{n}-{}", std::process::id(), basename(path)),
+                        &format!(
+                            ".converge-tmp-{}-v{n}-{}",
+                            std::process::id(),
+                            basename(path)
+                        ),
                     );
                     let tmp_attrs = FileAttrs {
                         mode: attrs.mode.or(*tmp_mode),
@@ -320,15 +371,23 @@ mod tests {
     #[test]
     fn new_content_with_backup_and_mode() {
         let args = WriteArgs {
-            attrs: AttrArgs { mode: Some(crate::mode::ModeSpec::Octal(0o600)), ..Default::default() },
+            attrs: AttrArgs {
+                mode: Some(crate::mode::ModeSpec::Octal(0o600)),
+                ..Default::default()
+            },
             backup: true,
             validate: None,
         };
         let mut plan = Plan::nothing();
         let wp = plan_write(&args, &dest(Some("a\n")), b"b\n", &mut plan).unwrap();
-        assert!(wp.backup_file.as_deref().is_some_and(|b| b.starts_with("/etc/x.") && b.ends_with('~')));
+        assert!(wp
+            .backup_file
+            .as_deref()
+            .is_some_and(|b| b.starts_with("/etc/x.") && b.ends_with('~')));
         assert!(matches!(plan.actions[0], WriteAction::Backup { .. }));
-        assert!(matches!(&plan.actions[1], WriteAction::Write { attrs, .. } if attrs.mode == Some(0o600)));
+        assert!(
+            matches!(&plan.actions[1], WriteAction::Write { attrs, .. } if attrs.mode == Some(0o600))
+        );
         assert_eq!(plan.diffs[0], Diff::new("/etc/x", "a\n", "b\n"));
         assert_eq!(plan.diffs[1].after, "path: /etc/x\nmode: 0600\n");
         assert_eq!(plan.data["mode"], "0600");
@@ -337,12 +396,17 @@ mod tests {
     #[test]
     fn attrs_only() {
         let args = WriteArgs {
-            attrs: AttrArgs { owner: Some("bob".into()), ..Default::default() },
+            attrs: AttrArgs {
+                owner: Some("bob".into()),
+                ..Default::default()
+            },
             ..Default::default()
         };
         let mut plan = Plan::nothing();
         plan_write(&args, &dest(Some("a")), b"a", &mut plan).unwrap();
-        assert!(matches!(&plan.actions[..], [WriteAction::Attrs(c)] if c.owner == Some(("root".into(), "bob".into()))));
+        assert!(
+            matches!(&plan.actions[..], [WriteAction::Attrs(c)] if c.owner == Some(("root".into(), "bob".into())))
+        );
         assert_eq!(plan.data["owner"], "bob");
         assert!(plan.data.get("uid").is_none());
     }
@@ -354,6 +418,9 @@ mod tests {
         let mut plan = Plan::nothing();
         plan_write(&WriteArgs::default(), &st, b"\x00\x01", &mut plan).unwrap();
         assert_eq!(plan.actions[0], WriteAction::MakeDirs("/etc".into()));
-        assert_eq!(plan.diffs[0], Diff::new("/etc/x", "", "(binary file, 2 bytes)"));
+        assert_eq!(
+            plan.diffs[0],
+            Diff::new("/etc/x", "", "(binary file, 2 bytes)")
+        );
     }
 }

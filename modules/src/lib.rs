@@ -5,7 +5,6 @@
 //! returns an [`Outcome`]. See [`contract`] for the inspect → plan → apply shape.
 
 pub mod args;
-pub mod builtin_specs;
 pub mod blockinfile;
 pub mod command;
 pub mod common;

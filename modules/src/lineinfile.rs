@@ -17,7 +17,9 @@ use crate::textedit::{current_text, plan_edit, Edit};
 use regex::Regex;
 
 const SPEC: &[ArgSpec] = &[
-    ArgSpec::new("path", ArgKind::Str).required().aliases(&["dest", "destfile", "name"]),
+    ArgSpec::new("path", ArgKind::Str)
+        .required()
+        .aliases(&["dest", "destfile", "name"]),
     ArgSpec::new("line", ArgKind::Str).aliases(&["value"]),
     ArgSpec::new("regexp", ArgKind::Str).aliases(&["regex"]),
     ArgSpec::new("search_string", ArgKind::Str),
@@ -78,13 +80,22 @@ impl LineSpec {
         let line = p.str("line");
         let backrefs = p.bool_or("backrefs", false);
         if regexp_text.is_some() && search_string.is_some() {
-            return Err(arg_err("regexp", "regexp and search_string are mutually exclusive"));
+            return Err(arg_err(
+                "regexp",
+                "regexp and search_string are mutually exclusive",
+            ));
         }
         if p.has("insertafter") && p.has("insertbefore") {
-            return Err(arg_err("insertafter", "insertafter and insertbefore are mutually exclusive"));
+            return Err(arg_err(
+                "insertafter",
+                "insertafter and insertbefore are mutually exclusive",
+            ));
         }
         if backrefs && search_string.is_some() {
-            return Err(arg_err("backrefs", "backrefs and search_string are mutually exclusive"));
+            return Err(arg_err(
+                "backrefs",
+                "backrefs and search_string are mutually exclusive",
+            ));
         }
         if present {
             if backrefs && regexp_text.is_none() {
@@ -94,14 +105,21 @@ impl LineSpec {
                 return Err(arg_err("line", "line is required with state=present"));
             }
         } else if regexp_text.is_none() && search_string.is_none() && line.is_none() {
-            return Err(ArgError::new(None, "one of line, search_string, or regexp is required with state=absent"));
+            return Err(ArgError::new(
+                None,
+                "one of line, search_string, or regexp is required with state=absent",
+            ));
         }
         let regexp = match &regexp_text {
-            Some(r) => Some(pyre::compile("regexp", r, false, false).map_err(|e| arg_err("regexp", e))?),
+            Some(r) => {
+                Some(pyre::compile("regexp", r, false, false).map_err(|e| arg_err("regexp", e))?)
+            }
             None => None,
         };
         let template = match (&regexp, &line, backrefs) {
-            (Some(re), Some(l), true) => Some(Template::parse(l, re).map_err(|e| arg_err("line", e))?),
+            (Some(re), Some(l), true) => {
+                Some(Template::parse(l, re).map_err(|e| arg_err("line", e))?)
+            }
             _ => None,
         };
         let anchor = |name: &str, bof_ok: bool, eof_ok: bool| -> Result<Option<Anchor>, ArgError> {
@@ -109,7 +127,9 @@ impl LineSpec {
                 None => None,
                 Some(s) if s == "BOF" && bof_ok => Some(Anchor::Bof),
                 Some(s) if s == "EOF" && eof_ok => Some(Anchor::Eof),
-                Some(s) => Some(Anchor::Re(pyre::compile(name, &s, false, false).map_err(|e| arg_err(name, e))?)),
+                Some(s) => Some(Anchor::Re(
+                    pyre::compile(name, &s, false, false).map_err(|e| arg_err(name, e))?,
+                )),
             })
         };
         Ok(LineSpec {
@@ -220,13 +240,17 @@ pub fn present(lines: &[String], s: &LineSpec) -> (Vec<String>, bool, &'static s
         // Without a match there is nothing to fill the back-references with.
         return (lines, false, "");
     }
-    let bof = matches!(s.insertbefore, Some(Anchor::Bof)) || matches!(s.insertafter, Some(Anchor::Bof));
+    let bof =
+        matches!(s.insertbefore, Some(Anchor::Bof)) || matches!(s.insertafter, Some(Anchor::Bof));
     if bof {
         lines.insert(0, with_nl(&line));
         return (lines, true, "line added");
     }
     let push_eof = |mut lines: Vec<String>| {
-        if lines.last().is_some_and(|l| !l.ends_with('\n') && !l.ends_with('\r')) {
+        if lines
+            .last()
+            .is_some_and(|l| !l.ends_with('\n') && !l.ends_with('\r'))
+        {
             // Ansible appends right after an unterminated last line in some branches; keep
             // lines whole instead.
             if let Some(last) = lines.last_mut() {
@@ -291,7 +315,9 @@ pub fn transform(current: Option<&str>, s: &LineSpec, path: &str) -> Result<Edit
             return Ok(edit);
         }
         None if !s.create => {
-            return Err(ModuleError::Failed(format!("Destination {path} does not exist !")));
+            return Err(ModuleError::Failed(format!(
+                "Destination {path} does not exist !"
+            )));
         }
         _ => {}
     }
@@ -338,12 +364,20 @@ impl Converge for LineinfileModule {
     }
     fn plan(&self, p: &LineParams, st: &DestState) -> Result<Plan<WriteAction>, ModuleError> {
         if st.is_dir() {
-            return Err(ModuleError::Failed(format!("Path {} is a directory !", st.path)));
+            return Err(ModuleError::Failed(format!(
+                "Path {} is a directory !",
+                st.path
+            )));
         }
         let edit = transform(current_text(st)?.as_deref(), &p.spec, &p.path)?;
         plan_edit(&p.write, st, edit, "backup")
     }
-    fn apply(&self, _p: &LineParams, plan: &Plan<WriteAction>, target: &dyn Target) -> Result<(), ModuleError> {
+    fn apply(
+        &self,
+        _p: &LineParams,
+        plan: &Plan<WriteAction>,
+        target: &dyn Target,
+    ) -> Result<(), ModuleError> {
         apply_write(target, &plan.actions)
     }
 }
@@ -368,9 +402,15 @@ mod tests {
 
     #[test]
     fn appends_when_absent_and_is_idempotent() {
-        assert_eq!(run("a\nb\n", json!({"line": "c"})), ("a\nb\nc\n".into(), "line added".into()));
+        assert_eq!(
+            run("a\nb\n", json!({"line": "c"})),
+            ("a\nb\nc\n".into(), "line added".into())
+        );
         assert_eq!(run("a\nb", json!({"line": "c"})).0, "a\nb\nc\n");
-        assert_eq!(run("a\nc\nb\n", json!({"line": "c"})), ("a\nc\nb\n".into(), "".into()));
+        assert_eq!(
+            run("a\nc\nb\n", json!({"line": "c"})),
+            ("a\nc\nb\n".into(), "".into())
+        );
         assert_eq!(run("", json!({"line": "c"})).0, "c\n");
     }
 
@@ -379,37 +419,88 @@ mod tests {
         let c = "#Port 22\nPort 22\nx\nPort 2222\n";
         assert_eq!(
             run(c, json!({"regexp": "^Port ", "line": "Port 2200"})),
-            ("#Port 22\nPort 22\nx\nPort 2200\n".into(), "line replaced".into())
+            (
+                "#Port 22\nPort 22\nx\nPort 2200\n".into(),
+                "line replaced".into()
+            )
         );
         assert_eq!(
-            run(c, json!({"regexp": "^Port ", "line": "Port 2200", "firstmatch": true})).0,
+            run(
+                c,
+                json!({"regexp": "^Port ", "line": "Port 2200", "firstmatch": true})
+            )
+            .0,
             "#Port 22\nPort 2200\nx\nPort 2222\n"
         );
         // `$` matches before the newline, like Python.
-        assert_eq!(run("a=1\n", json!({"regexp": "^a=1$", "line": "a=2"})).0, "a=2\n");
+        assert_eq!(
+            run("a=1\n", json!({"regexp": "^a=1$", "line": "a=2"})).0,
+            "a=2\n"
+        );
         // No match: appended at EOF.
-        assert_eq!(run("x\n", json!({"regexp": "^y", "line": "y=1"})).0, "x\ny=1\n");
+        assert_eq!(
+            run("x\n", json!({"regexp": "^y", "line": "y=1"})).0,
+            "x\ny=1\n"
+        );
         // Already there (matched by the regexp): unchanged.
-        assert_eq!(run("y=1\n", json!({"regexp": "^y", "line": "y=1"})), ("y=1\n".into(), "".into()));
+        assert_eq!(
+            run("y=1\n", json!({"regexp": "^y", "line": "y=1"})),
+            ("y=1\n".into(), "".into())
+        );
     }
 
     #[test]
     fn insertafter_and_insertbefore() {
         let c = "[a]\nk=1\n[b]\nk=2\n";
-        assert_eq!(run(c, json!({"line": "new", "insertafter": "^\\[a\\]"})).0, "[a]\nnew\nk=1\n[b]\nk=2\n");
+        assert_eq!(
+            run(c, json!({"line": "new", "insertafter": "^\\[a\\]"})).0,
+            "[a]\nnew\nk=1\n[b]\nk=2\n"
+        );
         // Last match of insertafter by default, first with firstmatch.
-        assert_eq!(run(c, json!({"line": "new", "insertafter": "^k="})).0, "[a]\nk=1\n[b]\nk=2\nnew\n");
-        assert_eq!(run(c, json!({"line": "new", "insertafter": "^k=", "firstmatch": true})).0, "[a]\nk=1\nnew\n[b]\nk=2\n");
-        assert_eq!(run(c, json!({"line": "new", "insertbefore": "^\\[b\\]"})).0, "[a]\nk=1\nnew\n[b]\nk=2\n");
-        assert_eq!(run(c, json!({"line": "new", "insertbefore": "BOF"})).0, "new\n[a]\nk=1\n[b]\nk=2\n");
-        assert_eq!(run(c, json!({"line": "new", "insertafter": "EOF"})).0, "[a]\nk=1\n[b]\nk=2\nnew\n");
+        assert_eq!(
+            run(c, json!({"line": "new", "insertafter": "^k="})).0,
+            "[a]\nk=1\n[b]\nk=2\nnew\n"
+        );
+        assert_eq!(
+            run(
+                c,
+                json!({"line": "new", "insertafter": "^k=", "firstmatch": true})
+            )
+            .0,
+            "[a]\nk=1\nnew\n[b]\nk=2\n"
+        );
+        assert_eq!(
+            run(c, json!({"line": "new", "insertbefore": "^\\[b\\]"})).0,
+            "[a]\nk=1\nnew\n[b]\nk=2\n"
+        );
+        assert_eq!(
+            run(c, json!({"line": "new", "insertbefore": "BOF"})).0,
+            "new\n[a]\nk=1\n[b]\nk=2\n"
+        );
+        assert_eq!(
+            run(c, json!({"line": "new", "insertafter": "EOF"})).0,
+            "[a]\nk=1\n[b]\nk=2\nnew\n"
+        );
         // insertafter matching nothing: EOF.
-        assert_eq!(run(c, json!({"line": "new", "insertafter": "^zzz"})).0, "[a]\nk=1\n[b]\nk=2\nnew\n");
+        assert_eq!(
+            run(c, json!({"line": "new", "insertafter": "^zzz"})).0,
+            "[a]\nk=1\n[b]\nk=2\nnew\n"
+        );
         // insertafter with a regexp that does match: the regexp wins.
-        assert_eq!(run(c, json!({"line": "k=9", "regexp": "^k=2", "insertafter": "^\\[a\\]"})).0, "[a]\nk=1\n[b]\nk=9\n");
+        assert_eq!(
+            run(
+                c,
+                json!({"line": "k=9", "regexp": "^k=2", "insertafter": "^\\[a\\]"})
+            )
+            .0,
+            "[a]\nk=1\n[b]\nk=9\n"
+        );
         // Idempotent after insertion.
         let once = run(c, json!({"line": "new", "insertafter": "^\\[a\\]"})).0;
-        assert_eq!(run(&once, json!({"line": "new", "insertafter": "^\\[a\\]"})).1, "");
+        assert_eq!(
+            run(&once, json!({"line": "new", "insertafter": "^\\[a\\]"})).1,
+            ""
+        );
     }
 
     #[test]
@@ -420,16 +511,31 @@ mod tests {
             "listen 80 default;\n"
         );
         // No match with backrefs: nothing added.
-        assert_eq!(run("x\n", json!({"regexp": "^nope(.*)", "line": "\\1", "backrefs": true})), ("x\n".into(), "".into()));
+        assert_eq!(
+            run(
+                "x\n",
+                json!({"regexp": "^nope(.*)", "line": "\\1", "backrefs": true})
+            ),
+            ("x\n".into(), "".into())
+        );
     }
 
     #[test]
     fn search_string_and_absent() {
-        assert_eq!(run("a.b=1\n", json!({"search_string": "a.b", "line": "a.b=2"})).0, "a.b=2\n");
+        assert_eq!(
+            run("a.b=1\n", json!({"search_string": "a.b", "line": "a.b=2"})).0,
+            "a.b=2\n"
+        );
         let (c, m) = run("a\nb\na\n", json!({"line": "a", "state": "absent"}));
         assert_eq!((c.as_str(), m.as_str()), ("b\n", "2 line(s) removed"));
-        assert_eq!(run("ab\nb\n", json!({"regexp": "^a", "state": "absent"})).0, "b\n");
-        assert_eq!(run("b\n", json!({"regexp": "^a", "state": "absent"})), ("b\n".into(), "".into()));
+        assert_eq!(
+            run("ab\nb\n", json!({"regexp": "^a", "state": "absent"})).0,
+            "b\n"
+        );
+        assert_eq!(
+            run("b\n", json!({"regexp": "^a", "state": "absent"})),
+            ("b\n".into(), "".into())
+        );
     }
 
     #[test]
@@ -437,7 +543,10 @@ mod tests {
         let s = spec(json!({"path": "/f", "line": "x"}));
         assert!(transform(None, &s, "/f").is_err());
         let s = spec(json!({"path": "/f", "line": "x", "create": true}));
-        assert_eq!(transform(None, &s, "/f").unwrap().content.as_deref(), Some("x\n"));
+        assert_eq!(
+            transform(None, &s, "/f").unwrap().content.as_deref(),
+            Some("x\n")
+        );
         let s = spec(json!({"path": "/f", "line": "x", "state": "absent"}));
         assert_eq!(transform(None, &s, "/f").unwrap().content, None);
     }
@@ -451,9 +560,13 @@ mod tests {
         };
         assert!(bad(json!({"path": "/f"})));
         assert!(bad(json!({"path": "/f", "line": "x", "backrefs": true})));
-        assert!(bad(json!({"path": "/f", "line": "x", "regexp": "a", "search_string": "b"})));
+        assert!(bad(
+            json!({"path": "/f", "line": "x", "regexp": "a", "search_string": "b"})
+        ));
         assert!(bad(json!({"path": "/f", "state": "absent"})));
         assert!(bad(json!({"path": "/f", "line": "x", "regexp": "(?=a)"})));
-        assert!(bad(json!({"path": "/f", "line": "x", "insertafter": "a", "insertbefore": "b"})));
+        assert!(bad(
+            json!({"path": "/f", "line": "x", "insertafter": "a", "insertbefore": "b"})
+        ));
     }
 }

@@ -136,9 +136,17 @@ impl Target for LocalTarget {
             Err(_) => None,
         };
         if existing.as_ref().is_some_and(|m| m.is_dir()) {
-            return Err(TargetError::Failed(format!("cannot write {path}: is a directory")));
+            return Err(TargetError::Failed(format!(
+                "cannot write {path}: is a directory"
+            )));
         }
-        let (tmp, mut file) = create_temp(&dir).map_err(|e| failed("cannot create a temporary file in", &dir.to_string_lossy(), e))?;
+        let (tmp, mut file) = create_temp(&dir).map_err(|e| {
+            failed(
+                "cannot create a temporary file in",
+                &dir.to_string_lossy(),
+                e,
+            )
+        })?;
         let result = (|| -> Result<(), TargetError> {
             let io = |e| failed("cannot write", &tmp.to_string_lossy(), e);
             file.write_all(content).map_err(io)?;
@@ -170,8 +178,10 @@ impl Target for LocalTarget {
                 .mode
                 .or_else(|| existing.as_ref().map(|m| m.mode() & 0o7777))
                 .unwrap_or(0o666 & !umask());
-            file.set_permissions(fs::Permissions::from_mode(mode)).map_err(io)?;
-            fs::rename(&tmp, dest).map_err(|e| failed("cannot rename the temporary file onto", path, e))?;
+            file.set_permissions(fs::Permissions::from_mode(mode))
+                .map_err(io)?;
+            fs::rename(&tmp, dest)
+                .map_err(|e| failed("cannot rename the temporary file onto", path, e))?;
             // Make the rename itself durable; best effort.
             if let Ok(d) = fs::File::open(&dir) {
                 let _ = d.sync_all();
@@ -187,7 +197,9 @@ impl Target for LocalTarget {
     fn stat(&self, path: &str) -> Result<Option<Stat>, TargetError> {
         let meta = match fs::symlink_metadata(path) {
             Ok(m) => m,
-            Err(e) if e.kind() == ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENOTDIR) => {
+            Err(e)
+                if e.kind() == ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENOTDIR) =>
+            {
                 return Ok(None)
             }
             Err(e) => return Err(failed("cannot stat", path, e)),
@@ -325,19 +337,24 @@ pub fn resolve_user(name: &str) -> Result<u32, TargetError> {
     if let Ok(n) = name.parse::<u32>() {
         return Ok(n);
     }
-    let c = CString::new(name).map_err(|_| TargetError::Failed(format!("invalid user name {name:?}")))?;
+    let c = CString::new(name)
+        .map_err(|_| TargetError::Failed(format!("invalid user name {name:?}")))?;
     let mut buf = vec![0 as libc::c_char; buf_size()];
     loop {
         // SAFETY: as in `user_name`.
         let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
         let mut res: *mut libc::passwd = std::ptr::null_mut();
-        let rc = unsafe { libc::getpwnam_r(c.as_ptr(), &mut pwd, buf.as_mut_ptr(), buf.len(), &mut res) };
+        let rc = unsafe {
+            libc::getpwnam_r(c.as_ptr(), &mut pwd, buf.as_mut_ptr(), buf.len(), &mut res)
+        };
         if rc == libc::ERANGE && buf.len() < 1 << 20 {
             buf.resize(buf.len() * 2, 0);
             continue;
         }
         if rc != 0 || res.is_null() {
-            return Err(TargetError::Failed(format!("failed to look up user {name}")));
+            return Err(TargetError::Failed(format!(
+                "failed to look up user {name}"
+            )));
         }
         return Ok(pwd.pw_uid);
     }
@@ -348,19 +365,24 @@ pub fn resolve_group(name: &str) -> Result<u32, TargetError> {
     if let Ok(n) = name.parse::<u32>() {
         return Ok(n);
     }
-    let c = CString::new(name).map_err(|_| TargetError::Failed(format!("invalid group name {name:?}")))?;
+    let c = CString::new(name)
+        .map_err(|_| TargetError::Failed(format!("invalid group name {name:?}")))?;
     let mut buf = vec![0 as libc::c_char; buf_size()];
     loop {
         // SAFETY: as in `user_name`.
         let mut grp: libc::group = unsafe { std::mem::zeroed() };
         let mut res: *mut libc::group = std::ptr::null_mut();
-        let rc = unsafe { libc::getgrnam_r(c.as_ptr(), &mut grp, buf.as_mut_ptr(), buf.len(), &mut res) };
+        let rc = unsafe {
+            libc::getgrnam_r(c.as_ptr(), &mut grp, buf.as_mut_ptr(), buf.len(), &mut res)
+        };
         if rc == libc::ERANGE && buf.len() < 1 << 20 {
             buf.resize(buf.len() * 2, 0);
             continue;
         }
         if rc != 0 || res.is_null() {
-            return Err(TargetError::Failed(format!("failed to look up group {name}")));
+            return Err(TargetError::Failed(format!(
+                "failed to look up group {name}"
+            )));
         }
         return Ok(grp.gr_gid);
     }
@@ -375,7 +397,9 @@ mod tests {
         let t = LocalTarget;
         let out = t.run(&Command::argv(["echo", "a b"])).unwrap();
         assert_eq!((out.rc, out.stdout_str().as_str()), (0, "a b\n"));
-        let out = t.run(&Command::shell("cat; echo $X >&2; exit 3").stdin("in")).unwrap();
+        let out = t
+            .run(&Command::shell("cat; echo $X >&2; exit 3").stdin("in"))
+            .unwrap();
         assert_eq!(out.rc, 3);
         assert_eq!(out.stdout_str(), "in");
         assert_eq!(out.stderr_str(), "\n");
@@ -384,7 +408,9 @@ mod tests {
         assert_eq!(t.run(&c).unwrap().stdout_str(), "/\ny\n");
         let out = t.run(&Command::argv(["/nonexistent/prog"])).unwrap();
         assert_eq!(out.rc, 127);
-        let out = t.run(&Command::argv(["true"]).chdir("/nonexistent-dir")).unwrap();
+        let out = t
+            .run(&Command::argv(["true"]).chdir("/nonexistent-dir"))
+            .unwrap();
         assert_eq!(out.rc, 2);
         assert!(t.run(&Command::argv(Vec::<String>::new())).is_err());
     }
@@ -395,20 +421,46 @@ mod tests {
         let p = dir.path().join("f");
         let ps = p.to_str().unwrap();
         let t = LocalTarget;
-        t.write_file(ps, b"one", &FileAttrs { mode: Some(0o640), ..Default::default() })
-            .unwrap();
+        t.write_file(
+            ps,
+            b"one",
+            &FileAttrs {
+                mode: Some(0o640),
+                ..Default::default()
+            },
+        )
+        .unwrap();
         t.write_file(ps, b"two", &FileAttrs::default()).unwrap();
         let st = t.stat(ps).unwrap().unwrap();
         assert_eq!((st.kind, st.mode, st.size), (FileKind::File, 0o640, 3));
         assert_eq!(t.read_file(ps).unwrap().unwrap(), b"two");
         assert_eq!(st.owner, t.user());
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file left");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
         assert!(t.stat(&format!("{ps}/x")).unwrap().is_none());
         assert!(t.read_file(&format!("{ps}.missing")).unwrap().is_none());
         std::os::unix::fs::symlink("f", dir.path().join("l")).unwrap();
-        let l = t.stat(dir.path().join("l").to_str().unwrap()).unwrap().unwrap();
-        assert_eq!((l.kind, l.link_target.as_deref()), (FileKind::Symlink, Some("f")));
-        assert!(t.write_file(ps, b"x", &FileAttrs { owner: Some("no-such-user-xyz".into()), ..Default::default() }).is_err());
+        let l = t
+            .stat(dir.path().join("l").to_str().unwrap())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (l.kind, l.link_target.as_deref()),
+            (FileKind::Symlink, Some("f"))
+        );
+        assert!(t
+            .write_file(
+                ps,
+                b"x",
+                &FileAttrs {
+                    owner: Some("no-such-user-xyz".into()),
+                    ..Default::default()
+                }
+            )
+            .is_err());
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 }

@@ -24,11 +24,20 @@ pub struct PauseModule;
 pub fn duration(args: &Args) -> Result<Duration, ArgError> {
     let p = Params::new(SPEC, args)?;
     let secs = match (p.float("seconds"), p.float("minutes")) {
-        (Some(_), Some(_)) => return Err(ArgError::new(Some("seconds"), "seconds and minutes are mutually exclusive")),
+        (Some(_), Some(_)) => {
+            return Err(ArgError::new(
+                Some("seconds"),
+                "seconds and minutes are mutually exclusive",
+            ))
+        }
         (Some(s), None) => s,
         (None, Some(m)) => m * 60.0,
         (None, None) => {
-            let what = if p.has("prompt") { "`prompt` without seconds or minutes" } else { "pause without seconds or minutes" };
+            let what = if p.has("prompt") {
+                "`prompt` without seconds or minutes"
+            } else {
+                "pause without seconds or minutes"
+            };
             return Err(ArgError::new(
                 None,
                 format!("{what} waits for keyboard input, which converge does not support; give seconds or minutes"),
@@ -48,7 +57,12 @@ impl Module for PauseModule {
     fn spec(&self) -> &'static [ArgSpec] {
         SPEC
     }
-    fn run(&self, _target: &dyn Target, args: &Args, _mode: RunMode) -> Result<Outcome, ModuleError> {
+    fn run(
+        &self,
+        _target: &dyn Target,
+        args: &Args,
+        _mode: RunMode,
+    ) -> Result<Outcome, ModuleError> {
         let d = duration(args)?;
         let echo = Params::new(SPEC, args)?.bool_or("echo", true);
         let start = Instant::now();
@@ -73,7 +87,10 @@ mod tests {
         let a = |v: serde_json::Value| duration(v.as_object().unwrap());
         assert_eq!(a(json!({"seconds": 2})).unwrap(), Duration::from_secs(2));
         assert_eq!(a(json!({"minutes": "1"})).unwrap(), Duration::from_secs(60));
-        assert!(a(json!({"prompt": "Continue?"})).unwrap_err().message.contains("converge does not support"));
+        assert!(a(json!({"prompt": "Continue?"}))
+            .unwrap_err()
+            .message
+            .contains("converge does not support"));
         assert!(a(json!({})).is_err());
         assert!(a(json!({"seconds": 1, "minutes": 1})).is_err());
         assert!(a(json!({"seconds": -1})).is_err());

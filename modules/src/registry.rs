@@ -1,6 +1,6 @@
 //! Every module the engine can call, by name (short and `ansible.builtin.` / FQCN forms).
 //! Modules the engine runs itself (`debug`, `set_fact`, ...) are not here: their argument specs
-//! are in [`crate::builtin_specs`].
+//! are in the engine (they need variables or the controller).
 
 use crate::blockinfile::BlockinfileModule;
 use crate::command::{CommandModule, RawModule, ShellModule};
@@ -65,20 +65,30 @@ mod tests {
             assert_eq!(find(n).map(|m| m.name()), Some("copy"));
         }
         assert!(find("nope").is_none());
-        assert_eq!(find("ansible.builtin.wait_for").map(|m| m.name()), Some("wait_for"));
+        assert_eq!(
+            find("ansible.builtin.wait_for").map(|m| m.name()),
+            Some("wait_for")
+        );
     }
 
     #[test]
     fn specs_are_consistent() {
         for m in all() {
             let spec = m.spec();
-            let mut names: Vec<&str> = spec.iter().flat_map(|s| std::iter::once(s.name).chain(s.aliases.iter().copied())).collect();
+            let mut names: Vec<&str> = spec
+                .iter()
+                .flat_map(|s| std::iter::once(s.name).chain(s.aliases.iter().copied()))
+                .collect();
             let n = names.len();
             names.sort();
             names.dedup();
             assert_eq!(n, names.len(), "duplicate argument names in {}", m.name());
             if let Some(f) = m.free_form() {
-                assert!(spec.iter().any(|s| s.name == f), "{}: free form {f} not in spec", m.name());
+                assert!(
+                    spec.iter().any(|s| s.name == f),
+                    "{}: free form {f} not in spec",
+                    m.name()
+                );
             }
         }
     }

@@ -15,7 +15,9 @@ use crate::textedit::{current_text, plan_edit, Edit};
 use regex::Regex;
 
 const SPEC: &[ArgSpec] = &[
-    ArgSpec::new("path", ArgKind::Str).required().aliases(&["dest", "destfile", "name"]),
+    ArgSpec::new("path", ArgKind::Str)
+        .required()
+        .aliases(&["dest", "destfile", "name"]),
     ArgSpec::new("regexp", ArgKind::Str).required(),
     ArgSpec::new("replace", ArgKind::Str),
     ArgSpec::new("after", ArgKind::Str),
@@ -47,9 +49,10 @@ pub struct ReplaceParams {
 impl ReplaceSpec {
     pub fn from_params(p: &Params<'_>) -> Result<Self, ArgError> {
         let re_text = p.req_str("regexp")?;
-        let regexp = pyre::compile("regexp", &re_text, true, false).map_err(|e| ArgError::new(Some("regexp"), e))?;
-        let template =
-            Template::parse(&p.str_or("replace", ""), &regexp).map_err(|e| ArgError::new(Some("replace"), e))?;
+        let regexp = pyre::compile("regexp", &re_text, true, false)
+            .map_err(|e| ArgError::new(Some("regexp"), e))?;
+        let template = Template::parse(&p.str_or("replace", ""), &regexp)
+            .map_err(|e| ArgError::new(Some("replace"), e))?;
         let after = p.str("after").filter(|s| !s.is_empty());
         let before = p.str("before").filter(|s| !s.is_empty());
         let pattern = match (after, before) {
@@ -60,7 +63,8 @@ impl ReplaceSpec {
         };
         let section = match pattern {
             Some(pat) => Some((
-                pyre::compile("after/before", &pat, false, true).map_err(|e| ArgError::new(Some("after"), e))?,
+                pyre::compile("after/before", &pat, false, true)
+                    .map_err(|e| ArgError::new(Some("after"), e))?,
                 pat,
             )),
             None => None,
@@ -124,10 +128,16 @@ impl Converge for ReplaceModule {
     }
     fn plan(&self, p: &ReplaceParams, st: &DestState) -> Result<Plan<WriteAction>, ModuleError> {
         if st.is_dir() {
-            return Err(ModuleError::Failed(format!("Path {} is a directory !", st.path)));
+            return Err(ModuleError::Failed(format!(
+                "Path {} is a directory !",
+                st.path
+            )));
         }
         let Some(current) = current_text(st)? else {
-            return Err(ModuleError::Failed(format!("Path {} does not exist !", p.path)));
+            return Err(ModuleError::Failed(format!(
+                "Path {} does not exist !",
+                p.path
+            )));
         };
         let (content, msg) = replace_transform(&current, &p.spec);
         let edit = Edit {
@@ -137,7 +147,12 @@ impl Converge for ReplaceModule {
         };
         plan_edit(&p.write, st, edit, "backup_file")
     }
-    fn apply(&self, _p: &ReplaceParams, plan: &Plan<WriteAction>, target: &dyn Target) -> Result<(), ModuleError> {
+    fn apply(
+        &self,
+        _p: &ReplaceParams,
+        plan: &Plan<WriteAction>,
+        target: &dyn Target,
+    ) -> Result<(), ModuleError> {
         apply_write(target, &plan.actions)
     }
 }
@@ -166,7 +181,9 @@ mod tests {
     #[test]
     fn sections() {
         let text = "x=1\n[a]\nx=1\n[b]\nx=1\n";
-        let s = spec(json!({"regexp": "x=1", "replace": "x=2", "after": "\\[a\\]", "before": "\\[b\\]"}));
+        let s = spec(
+            json!({"regexp": "x=1", "replace": "x=2", "after": "\\[a\\]", "before": "\\[b\\]"}),
+        );
         assert_eq!(replace_transform(text, &s).0, "x=1\n[a]\nx=2\n[b]\nx=1\n");
         let s = spec(json!({"regexp": "x=1", "replace": "x=2", "after": "\\[a\\]"}));
         assert_eq!(replace_transform(text, &s).0, "x=1\n[a]\nx=2\n[b]\nx=2\n");

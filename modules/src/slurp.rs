@@ -6,7 +6,9 @@ use crate::common::b64_encode;
 use crate::contract::{Module, ModuleError, Outcome, RunMode};
 use crate::target::{FileKind, Target};
 
-const SPEC: &[ArgSpec] = &[ArgSpec::new("src", ArgKind::Str).required().aliases(&["path"])];
+const SPEC: &[ArgSpec] = &[ArgSpec::new("src", ArgKind::Str)
+    .required()
+    .aliases(&["path"])];
 
 /// The `slurp` module.
 pub struct SlurpModule;
@@ -18,11 +20,21 @@ impl Module for SlurpModule {
     fn spec(&self) -> &'static [ArgSpec] {
         SPEC
     }
-    fn run(&self, target: &dyn Target, args: &Args, _mode: RunMode) -> Result<Outcome, ModuleError> {
+    fn run(
+        &self,
+        target: &dyn Target,
+        args: &Args,
+        _mode: RunMode,
+    ) -> Result<Outcome, ModuleError> {
         let p = Params::new(SPEC, args)?;
         let src = p.req_str("src")?;
-        if target.stat(&src)?.is_some_and(|s| s.kind == FileKind::Directory) {
-            return Ok(Outcome::failed(format!("source is a directory and must be a file: {src}")));
+        if target
+            .stat(&src)?
+            .is_some_and(|s| s.kind == FileKind::Directory)
+        {
+            return Ok(Outcome::failed(format!(
+                "source is a directory and must be a file: {src}"
+            )));
         }
         match target.read_file(&src) {
             Ok(Some(data)) => Ok(Outcome::ok()

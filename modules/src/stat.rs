@@ -14,7 +14,9 @@ use crate::target::{FileKind, Stat, Target};
 use serde_json::{Map, Value};
 
 const SPEC: &[ArgSpec] = &[
-    ArgSpec::new("path", ArgKind::Str).required().aliases(&["dest", "name"]),
+    ArgSpec::new("path", ArgKind::Str)
+        .required()
+        .aliases(&["dest", "name"]),
     ArgSpec::new("follow", ArgKind::Bool),
     ArgSpec::new("get_checksum", ArgKind::Bool),
     ArgSpec::new("checksum_algorithm", ArgKind::Str)
@@ -71,7 +73,12 @@ impl Module for StatModule {
     fn spec(&self) -> &'static [ArgSpec] {
         SPEC
     }
-    fn run(&self, target: &dyn Target, args: &Args, _mode: RunMode) -> Result<Outcome, ModuleError> {
+    fn run(
+        &self,
+        target: &dyn Target,
+        args: &Args,
+        _mode: RunMode,
+    ) -> Result<Outcome, ModuleError> {
         let p = Params::new(SPEC, args)?;
         let path = p.req_str("path")?;
         let follow = p.bool_or("follow", false);

@@ -62,7 +62,9 @@ impl Converge for TemplateModule {
             }
         };
         if p.mode("mode").as_deref() == Some("preserve") {
-            return Err(ArgError::new(Some("mode"), "`preserve` is not supported by template").into());
+            return Err(
+                ArgError::new(Some("mode"), "`preserve` is not supported by template").into(),
+            );
         }
         let source = Source::Bytes {
             data: content.into_bytes(),
@@ -76,7 +78,12 @@ impl Converge for TemplateModule {
     fn plan(&self, p: &CopyParams, state: &CopyState) -> Result<Plan<WriteAction>, ModuleError> {
         plan_copy(p, state)
     }
-    fn apply(&self, _p: &CopyParams, plan: &Plan<WriteAction>, target: &dyn Target) -> Result<(), ModuleError> {
+    fn apply(
+        &self,
+        _p: &CopyParams,
+        plan: &Plan<WriteAction>,
+        target: &dyn Target,
+    ) -> Result<(), ModuleError> {
         apply_write(target, &plan.actions)
     }
 }
@@ -92,7 +99,13 @@ mod tests {
         assert!(TemplateModule.params(args.as_object().unwrap()).is_err());
         let args = json!({"src": "t.j2", "dest": "/x", "_content": "hi", "trim_blocks": true});
         let p = TemplateModule.params(args.as_object().unwrap()).unwrap();
-        assert_eq!(p.source, Source::Bytes { data: b"hi".to_vec(), mode: None });
+        assert_eq!(
+            p.source,
+            Source::Bytes {
+                data: b"hi".to_vec(),
+                mode: None
+            }
+        );
         assert_eq!(p.src.as_deref(), Some("t.j2"));
     }
 }

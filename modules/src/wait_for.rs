@@ -50,24 +50,49 @@ pub fn port_probe_script(host: &str, port: u16, connect_timeout: u64) -> String 
 
 enum Condition {
     Sleep,
-    Port { host: String, port: u16, open: bool, connect_timeout: u64 },
-    Path { path: String, present: bool, regex: Option<regex::Regex> },
+    Port {
+        host: String,
+        port: u16,
+        open: bool,
+        connect_timeout: u64,
+    },
+    Path {
+        path: String,
+        present: bool,
+        regex: Option<regex::Regex>,
+    },
 }
 
 fn secs(p: &Params<'_>, name: &str, default: f64) -> Result<Duration, ArgError> {
     let v = p.float(name).unwrap_or(default);
     if !(0.0..=1e7).contains(&v) {
-        return Err(ArgError::new(Some(name), "must be a positive number of seconds"));
+        return Err(ArgError::new(
+            Some(name),
+            "must be a positive number of seconds",
+        ));
     }
     Ok(Duration::from_secs_f64(v))
 }
 
 /// One check. `Ok(true)` when the condition holds, with `match_groups` data for regexes.
-fn check(target: &dyn Target, c: &Condition, data: &mut Map<String, Value>) -> Result<bool, ModuleError> {
+fn check(
+    target: &dyn Target,
+    c: &Condition,
+    data: &mut Map<String, Value>,
+) -> Result<bool, ModuleError> {
     match c {
         Condition::Sleep => Ok(false),
-        Condition::Port { host, port, open, connect_timeout } => {
-            let out = target.run(&Command::shell(port_probe_script(host, *port, *connect_timeout)))?;
+        Condition::Port {
+            host,
+            port,
+            open,
+            connect_timeout,
+        } => {
+            let out = target.run(&Command::shell(port_probe_script(
+                host,
+                *port,
+                *connect_timeout,
+            )))?;
             if out.rc == NO_TOOL {
                 return Err(ModuleError::Failed(
                     "wait_for: the host has neither bash nor nc to probe ports with".into(),
@@ -75,7 +100,11 @@ fn check(target: &dyn Target, c: &Condition, data: &mut Map<String, Value>) -> R
             }
             Ok(out.success() == *open)
         }
-        Condition::Path { path, present, regex } => {
+        Condition::Path {
+            path,
+            present,
+            regex,
+        } => {
             let exists = target.stat(path)?.is_some();
             if !*present {
                 return Ok(!exists);
@@ -84,9 +113,13 @@ fn check(target: &dyn Target, c: &Condition, data: &mut Map<String, Value>) -> R
                 return Ok(false);
             }
             let Some(re) = regex else { return Ok(true) };
-            let Ok(Some(bytes)) = target.read_file(path) else { return Ok(false) };
+            let Ok(Some(bytes)) = target.read_file(path) else {
+                return Ok(false);
+            };
             let text = String::from_utf8_lossy(&bytes);
-            let Some(caps) = re.captures(&text) else { return Ok(false) };
+            let Some(caps) = re.captures(&text) else {
+                return Ok(false);
+            };
             let groups: Vec<Value> = caps
                 .iter()
                 .skip(1)
@@ -112,7 +145,12 @@ impl Module for WaitForModule {
     fn spec(&self) -> &'static [ArgSpec] {
         SPEC
     }
-    fn run(&self, target: &dyn Target, args: &Args, _mode: RunMode) -> Result<Outcome, ModuleError> {
+    fn run(
+        &self,
+        target: &dyn Target,
+        args: &Args,
+        _mode: RunMode,
+    ) -> Result<Outcome, ModuleError> {
         let p = Params::new(SPEC, args)?;
         let timeout = secs(&p, "timeout", 300.0)?;
         let delay = secs(&p, "delay", 0.0)?;
@@ -121,11 +159,20 @@ impl Module for WaitForModule {
         let present = matches!(state.as_str(), "started" | "present");
         let host = p.str_or("host", "127.0.0.1");
         let cond = match (p.int("port"), p.str("path")) {
-            (Some(_), Some(_)) => return Err(ArgError::new(Some("port"), "port and path are mutually exclusive").into()),
+            (Some(_), Some(_)) => {
+                return Err(
+                    ArgError::new(Some("port"), "port and path are mutually exclusive").into(),
+                )
+            }
             (Some(port), None) => {
-                let port = u16::try_from(port).map_err(|_| ArgError::new(Some("port"), "must be between 0 and 65535"))?;
+                let port = u16::try_from(port)
+                    .map_err(|_| ArgError::new(Some("port"), "must be between 0 and 65535"))?;
                 if p.has("search_regex") {
-                    return Err(ArgError::new(Some("search_regex"), "is only supported with path in converge").into());
+                    return Err(ArgError::new(
+                        Some("search_regex"),
+                        "is only supported with path in converge",
+                    )
+                    .into());
                 }
                 Condition::Port {
                     host: host.clone(),
@@ -136,10 +183,17 @@ impl Module for WaitForModule {
             }
             (None, Some(path)) => {
                 let regex = match p.str("search_regex") {
-                    Some(r) => Some(pyre::compile("search_regex", &r, true, false).map_err(|e| ArgError::new(Some("search_regex"), e))?),
+                    Some(r) => Some(
+                        pyre::compile("search_regex", &r, true, false)
+                            .map_err(|e| ArgError::new(Some("search_regex"), e))?,
+                    ),
                     None => None,
                 };
-                Condition::Path { path, present, regex }
+                Condition::Path {
+                    path,
+                    present,
+                    regex,
+                }
             }
             (None, None) => Condition::Sleep,
         };
@@ -157,7 +211,8 @@ impl Module for WaitForModule {
             if check(target, &cond, &mut data)? {
                 let mut o = Outcome::ok();
                 o.data = data;
-                o.data.insert("elapsed".into(), start.elapsed().as_secs().into());
+                o.data
+                    .insert("elapsed".into(), start.elapsed().as_secs().into());
                 o.data.insert("state".into(), state.into());
                 match &cond {
                     Condition::Port { port, .. } => {
@@ -177,13 +232,33 @@ impl Module for WaitForModule {
             std::thread::sleep(sleep.min(deadline - now));
         }
         let default = match &cond {
-            Condition::Port { host, port, open: true, .. } => format!("Timeout when waiting for {host}:{port}"),
-            Condition::Port { host, port, .. } => format!("Timeout when waiting for {host}:{port} to stop."),
-            Condition::Path { path, present: true, regex: Some(r) } => {
-                format!("Timeout when waiting for search string {} in {path}", r.as_str())
+            Condition::Port {
+                host,
+                port,
+                open: true,
+                ..
+            } => format!("Timeout when waiting for {host}:{port}"),
+            Condition::Port { host, port, .. } => {
+                format!("Timeout when waiting for {host}:{port} to stop.")
             }
-            Condition::Path { path, present: true, .. } => format!("Timeout when waiting for file {path}"),
-            Condition::Path { path, .. } => format!("Timeout when waiting for {path} to be absent."),
+            Condition::Path {
+                path,
+                present: true,
+                regex: Some(r),
+            } => {
+                format!(
+                    "Timeout when waiting for search string {} in {path}",
+                    r.as_str()
+                )
+            }
+            Condition::Path {
+                path,
+                present: true,
+                ..
+            } => format!("Timeout when waiting for file {path}"),
+            Condition::Path { path, .. } => {
+                format!("Timeout when waiting for {path} to be absent.")
+            }
             Condition::Sleep => String::new(),
         };
         let msg = p.str("msg").unwrap_or(default);

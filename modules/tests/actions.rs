@@ -19,7 +19,11 @@ fn command_runs_and_registers() {
     let o = ok("command", &json!({"cmd": "echo $HOME ; ls"}), false);
     assert_eq!(o.data["stdout"], "$HOME ; ls");
     // argv, stdin, chdir.
-    let o = ok("command", &json!({"argv": ["cat"], "stdin": "hello"}), false);
+    let o = ok(
+        "command",
+        &json!({"argv": ["cat"], "stdin": "hello"}),
+        false,
+    );
     assert_eq!(o.data["stdout"], "hello");
     let o = ok("command", &json!({"cmd": "pwd", "chdir": "/"}), false);
     assert_eq!(o.data["stdout"], "/");
@@ -27,10 +31,21 @@ fn command_runs_and_registers() {
 
 #[test]
 fn command_failure_is_failed_with_data() {
-    let o = ok("shell", &json!({"cmd": "echo out; echo err >&2; exit 3"}), false);
+    let o = ok(
+        "shell",
+        &json!({"cmd": "echo out; echo err >&2; exit 3"}),
+        false,
+    );
     assert_eq!(o.status, Status::Failed);
     assert_eq!(o.msg.as_deref(), Some("non-zero return code"));
-    assert_eq!((o.data["rc"].clone(), o.data["stdout"].clone(), o.data["stderr"].clone()), (json!(3), json!("out"), json!("err")));
+    assert_eq!(
+        (
+            o.data["rc"].clone(),
+            o.data["stdout"].clone(),
+            o.data["stderr"].clone()
+        ),
+        (json!(3), json!("out"), json!("err"))
+    );
     let o = ok("command", &json!({"cmd": "/nonexistent/binary"}), false);
     assert_eq!(o.status, Status::Failed);
     assert_eq!(o.data["rc"], 127);
@@ -40,21 +55,45 @@ fn command_failure_is_failed_with_data() {
 fn command_check_mode_skips() {
     let o = ok("command", &json!({"cmd": "false"}), true);
     assert_eq!(o.status, Status::Skipped);
-    assert_eq!(o.msg.as_deref(), Some(converge_modules::command::CHECK_MODE_MSG));
+    assert_eq!(
+        o.msg.as_deref(),
+        Some(converge_modules::command::CHECK_MODE_MSG)
+    );
 }
 
 #[test]
 fn creates_and_removes_make_commands_idempotent() {
     let d = tempfile::tempdir().unwrap();
     let marker = p(d.path(), "marker");
-    let o = cycle("command", &json!({"cmd": format!("touch {marker}"), "creates": marker}), d.path(), Status::Changed);
+    let o = cycle(
+        "command",
+        &json!({"cmd": format!("touch {marker}"), "creates": marker}),
+        d.path(),
+        Status::Changed,
+    );
     assert_eq!(o.data["rc"], 0);
-    let again = ok("command", &json!({"cmd": format!("touch {marker}"), "creates": marker}), false);
-    assert_eq!(again.msg.unwrap(), format!("Did not run command since '{marker}' exists"));
+    let again = ok(
+        "command",
+        &json!({"cmd": format!("touch {marker}"), "creates": marker}),
+        false,
+    );
+    assert_eq!(
+        again.msg.unwrap(),
+        format!("Did not run command since '{marker}' exists")
+    );
     // Relative to chdir, and with a glob.
-    let o = ok("shell", &json!({"cmd": "exit 1", "creates": "mark*", "chdir": d.path()}), false);
+    let o = ok(
+        "shell",
+        &json!({"cmd": "exit 1", "creates": "mark*", "chdir": d.path()}),
+        false,
+    );
     assert_eq!(o.status, Status::Ok);
-    cycle("shell", &json!({"cmd": "rm marker", "removes": "marker", "chdir": d.path()}), d.path(), Status::Changed);
+    cycle(
+        "shell",
+        &json!({"cmd": "rm marker", "removes": "marker", "chdir": d.path()}),
+        d.path(),
+        Status::Changed,
+    );
     assert!(!d.path().join("marker").exists());
 }
 
@@ -63,18 +102,35 @@ fn shell_features() {
     let o = ok("shell", &json!({"cmd": "echo a | tr a b"}), false);
     assert_eq!(o.data["stdout"], "b");
     assert_eq!(o.data["cmd"], "echo a | tr a b");
-    let o = ok("shell", &json!({"cmd": "echo $0", "executable": "/bin/sh"}), false);
+    let o = ok(
+        "shell",
+        &json!({"cmd": "echo $0", "executable": "/bin/sh"}),
+        false,
+    );
     assert_eq!(o.data["stdout"], "/bin/sh");
-    let o = ok("shell", &json!({"cmd": "cat", "stdin": "x", "stdin_add_newline": false}), false);
+    let o = ok(
+        "shell",
+        &json!({"cmd": "cat", "stdin": "x", "stdin_add_newline": false}),
+        false,
+    );
     assert_eq!(o.data["stdout"], "x");
 }
 
 #[test]
 fn raw_is_always_changed() {
     let o = ok("raw", &json!({"free_form": "echo hi"}), false);
-    assert_eq!((o.status, o.data["stdout"].clone()), (Status::Changed, json!("hi\n")));
-    assert_eq!(ok("raw", &json!({"free_form": "echo hi"}), true).status, Status::Skipped);
-    assert_eq!(ok("raw", &json!({"free_form": "exit 2"}), false).status, Status::Failed);
+    assert_eq!(
+        (o.status, o.data["stdout"].clone()),
+        (Status::Changed, json!("hi\n"))
+    );
+    assert_eq!(
+        ok("raw", &json!({"free_form": "echo hi"}), true).status,
+        Status::Skipped
+    );
+    assert_eq!(
+        ok("raw", &json!({"free_form": "exit 2"}), false).status,
+        Status::Failed
+    );
 }
 
 #[test]
@@ -93,7 +149,10 @@ fn stat_and_slurp() {
     std::os::unix::fs::symlink("f", d.path().join("l")).unwrap();
     let o = ok("stat", &json!({"path": f}), false);
     let s = &o.data["stat"];
-    assert_eq!((s["exists"].clone(), s["isreg"].clone(), s["isdir"].clone()), (json!(true), json!(true), json!(false)));
+    assert_eq!(
+        (s["exists"].clone(), s["isreg"].clone(), s["isdir"].clone()),
+        (json!(true), json!(true), json!(false))
+    );
     assert_eq!(s["checksum"], "f572d396fae9206628714fb2ce00f72e94f2258f");
     assert_eq!(s["size"], 6);
     assert!(s["mode"].as_str().unwrap().len() == 4);
@@ -101,14 +160,24 @@ fn stat_and_slurp() {
     assert_eq!(l.data["stat"]["islnk"], true);
     assert_eq!(l.data["stat"]["lnk_source"], f.as_str());
     assert_eq!(l.data["stat"]["lnk_target"], "f");
-    let l = ok("stat", &json!({"path": p(d.path(), "l"), "follow": true}), false);
+    let l = ok(
+        "stat",
+        &json!({"path": p(d.path(), "l"), "follow": true}),
+        false,
+    );
     assert_eq!(l.data["stat"]["isreg"], true);
     let m = ok("stat", &json!({"path": p(d.path(), "missing")}), false);
     assert_eq!(m.data["stat"], json!({"exists": false}));
 
     let o = ok("slurp", &json!({"src": f}), false);
-    assert_eq!((o.data["content"].clone(), o.data["encoding"].clone()), (json!("aGVsbG8K"), json!("base64")));
-    assert_eq!(ok("slurp", &json!({"path": p(d.path(), "missing")}), false).status, Status::Failed);
+    assert_eq!(
+        (o.data["content"].clone(), o.data["encoding"].clone()),
+        (json!("aGVsbG8K"), json!("base64"))
+    );
+    assert_eq!(
+        ok("slurp", &json!({"path": p(d.path(), "missing")}), false).status,
+        Status::Failed
+    );
 }
 
 #[test]
@@ -118,22 +187,49 @@ fn wait_for_paths_and_ports() {
     std::fs::write(&f, "state: up 42\n").unwrap();
     let o = ok("wait_for", &json!({"path": f, "timeout": 2}), false);
     assert_eq!(o.status, Status::Ok);
-    let o = ok("wait_for", &json!({"path": f, "search_regex": "up (\\d+)", "timeout": 2}), false);
+    let o = ok(
+        "wait_for",
+        &json!({"path": f, "search_regex": "up (\\d+)", "timeout": 2}),
+        false,
+    );
     assert_eq!(o.data["match_groups"], json!(["42"]));
-    let o = ok("wait_for", &json!({"path": p(d.path(), "nope"), "timeout": 0.3, "sleep": 0.1}), false);
+    let o = ok(
+        "wait_for",
+        &json!({"path": p(d.path(), "nope"), "timeout": 0.3, "sleep": 0.1}),
+        false,
+    );
     assert_eq!(o.status, Status::Failed);
     assert!(o.msg.unwrap().contains("Timeout when waiting for file"));
-    assert_eq!(ok("wait_for", &json!({"path": p(d.path(), "nope"), "state": "absent", "timeout": 1}), false).status, Status::Ok);
+    assert_eq!(
+        ok(
+            "wait_for",
+            &json!({"path": p(d.path(), "nope"), "state": "absent", "timeout": 1}),
+            false
+        )
+        .status,
+        Status::Ok
+    );
 
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let o = ok("wait_for", &json!({"port": port, "timeout": 5}), true);
     assert_eq!(o.status, Status::Ok, "{:?}", o.msg);
     drop(listener);
-    let o = ok("wait_for", &json!({"port": port, "state": "stopped", "timeout": 5}), false);
+    let o = ok(
+        "wait_for",
+        &json!({"port": port, "state": "stopped", "timeout": 5}),
+        false,
+    );
     assert_eq!(o.status, Status::Ok, "{:?}", o.msg);
-    let o = ok("wait_for", &json!({"port": port, "timeout": 0.5, "sleep": 0.2, "msg": "not up"}), false);
-    assert_eq!((o.status, o.msg.as_deref()), (Status::Failed, Some("not up")));
+    let o = ok(
+        "wait_for",
+        &json!({"port": port, "timeout": 0.5, "sleep": 0.2, "msg": "not up"}),
+        false,
+    );
+    assert_eq!(
+        (o.status, o.msg.as_deref()),
+        (Status::Failed, Some("not up"))
+    );
 }
 
 #[test]

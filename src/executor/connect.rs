@@ -24,7 +24,10 @@ impl Executor<'_> {
             var_str(vars, names).map(|s| self.templater.render(&s, &ctx).unwrap_or(s))
         };
         let implicit_local = self.inventory.host(host).is_none() && matches!(host, "localhost" | "127.0.0.1" | "::1");
-        let kind = render(&["ansible_connection"]).unwrap_or_else(|| if implicit_local { "local".into() } else { "ssh".into() });
+        let d = &self.opts.defaults;
+        let kind = render(&["ansible_connection"])
+            .or_else(|| d.connection.clone())
+            .unwrap_or_else(|| if implicit_local { "local".into() } else { "ssh".into() });
         let kind = match kind.as_str() {
             "paramiko" | "smart" | "ssh" => "ssh".to_string(),
             other => other.to_string(),
@@ -34,8 +37,8 @@ impl Executor<'_> {
             kind,
             address: render(&["ansible_host", "ansible_ssh_host"]).unwrap_or_else(|| host.to_string()),
             port: render(&["ansible_port", "ansible_ssh_port"]).and_then(|p| p.parse().ok()),
-            user: render(&["ansible_user", "ansible_ssh_user"]),
-            private_key_file: render(&["ansible_ssh_private_key_file", "ansible_private_key_file"]),
+            user: render(&["ansible_user", "ansible_ssh_user"]).or_else(|| d.remote_user.clone()),
+            private_key_file: render(&["ansible_ssh_private_key_file", "ansible_private_key_file"]).or_else(|| d.private_key.clone()),
             password: render(&["ansible_password", "ansible_ssh_pass", "ansible_ssh_password"]),
             host_key_checking: render(&["ansible_host_key_checking", "ansible_ssh_host_key_checking"]).map(|v| match to_bool(&Value::String(v.clone())) {
                 Some(false) => "off".to_string(),
@@ -50,7 +53,12 @@ impl Executor<'_> {
     /// Privilege escalation for a task: variables (`ansible_become*`) win over keywords, as in
     /// Ansible.
     fn become_for(&self, task: &Task, vars: &Map<String, Value>) -> Become {
-        let kw = task.r#become.over(&self.play_become());
+        let cli = crate::playbook::BecomeOpts {
+            enabled: self.opts.defaults.r#become.then_some(true),
+            user: self.opts.defaults.become_user.clone(),
+            method: None,
+        };
+        let kw = task.r#become.over(&self.play_become()).over(&cli);
         let enabled = vars.get("ansible_become").and_then(to_bool).or(kw.enabled).unwrap_or(false);
         Become {
             enabled,

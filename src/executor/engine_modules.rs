@@ -83,7 +83,7 @@ impl Executor<'_> {
                 let mut r = HostResult::new(&name, ResultStatus::Ok);
                 let msg = args.get("success_msg").map(text).unwrap_or_else(|| "All assertions passed".into());
                 let quiet = args.get("quiet").and_then(to_bool).unwrap_or(false);
-                r.data = json!({"changed": false, "msg": msg, "_show": !quiet});
+                r.data = if quiet { json!({"changed": false, "msg": msg}) } else { json!({"changed": false, "msg": msg, "_show": "all"}) };
                 r
             }
             EngineModule::Fail => failed(&name, args.get("msg").map(text).unwrap_or_else(|| "Failed as requested from task".into())),

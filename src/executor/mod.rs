@@ -36,7 +36,19 @@ pub struct RunOptions {
     pub tags: TagFilter,
     pub extra_vars: Map<String, Value>,
     pub verbosity: u8,
+    /// Command-line defaults for connection settings; host variables win over them.
+    pub defaults: ConnectionDefaults,
     pub connect: ConnectOptions,
+}
+
+/// `-c`, `-u`, `--private-key`, `-b`, `--become-user`.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionDefaults {
+    pub connection: Option<String>,
+    pub remote_user: Option<String>,
+    pub private_key: Option<String>,
+    pub r#become: bool,
+    pub become_user: Option<String>,
 }
 
 impl Default for RunOptions {
@@ -49,6 +61,7 @@ impl Default for RunOptions {
             tags: TagFilter::default(),
             extra_vars: Map::new(),
             verbosity: 0,
+            defaults: ConnectionDefaults::default(),
             connect: ConnectOptions::default(),
         }
     }

@@ -133,11 +133,20 @@ mod tests {
     #[test]
     fn hosts_and_ports() {
         assert_eq!(ok("web1", false), Some(("web1".into(), None)));
-        assert_eq!(ok("web1.example.com:2222", false), Some(("web1.example.com".into(), Some(2222))));
-        assert_eq!(ok("10.0.0.1:22", false), Some(("10.0.0.1".into(), Some(22))));
+        assert_eq!(
+            ok("web1.example.com:2222", false),
+            Some(("web1.example.com".into(), Some(2222)))
+        );
+        assert_eq!(
+            ok("10.0.0.1:22", false),
+            Some(("10.0.0.1".into(), Some(22)))
+        );
         assert_eq!(ok("[::1]:22", false), Some(("::1".into(), Some(22))));
         assert_eq!(ok("fe80::1", false), Some(("fe80::1".into(), None)));
-        assert_eq!(ok("web[01:20].example.com:22", true), Some(("web[01:20].example.com".into(), Some(22))));
+        assert_eq!(
+            ok("web[01:20].example.com:22", true),
+            Some(("web[01:20].example.com".into(), Some(22)))
+        );
         assert_eq!(ok("db-[a:c]", true), Some(("db-[a:c]".into(), None)));
         assert_eq!(ok("web[1:2]", false), None);
         assert_eq!(ok("bad_", false), None);

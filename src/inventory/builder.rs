@@ -92,7 +92,12 @@ impl Builder {
 
     /// Add a host (and put it in `group`). The port and `inventory_file`/`inventory_dir` are
     /// set only when the host is first seen, as in Ansible.
-    pub fn add_host(&mut self, name: &str, group: Option<&str>, port: Option<u64>) -> Result<(), String> {
+    pub fn add_host(
+        &mut self,
+        name: &str,
+        group: Option<&str>,
+        port: Option<u64>,
+    ) -> Result<(), String> {
         if name.is_empty() {
             return Err("a host name must not be empty".into());
         }
@@ -103,8 +108,14 @@ impl Builder {
         }
         if !self.hosts.contains_key(name) {
             let mut vars = serde_json::Map::new();
-            vars.insert("inventory_file".into(), self.source.file.clone().map_or(Value::Null, Value::String));
-            vars.insert("inventory_dir".into(), self.source.dir.clone().map_or(Value::Null, Value::String));
+            vars.insert(
+                "inventory_file".into(),
+                self.source.file.clone().map_or(Value::Null, Value::String),
+            );
+            vars.insert(
+                "inventory_dir".into(),
+                self.source.dir.clone().map_or(Value::Null, Value::String),
+            );
             if let Some(p) = port {
                 vars.insert("ansible_port".into(), Value::from(p));
             }
@@ -139,7 +150,9 @@ impl Builder {
         let mut queue: VecDeque<&str> = VecDeque::from([of]);
         let mut seen = HashSet::new();
         while let Some(g) = queue.pop_front() {
-            let Some(group) = self.groups.get(g) else { continue };
+            let Some(group) = self.groups.get(g) else {
+                continue;
+            };
             for p in &group.parents {
                 if p == candidate {
                     return true;
@@ -184,13 +197,19 @@ impl Builder {
 
     /// Set a group variable; `ansible_group_priority` sets the priority instead.
     pub fn set_group_var(&mut self, group: &str, key: &str, value: Value) -> Result<(), String> {
-        let g = self.groups.get_mut(group).ok_or_else(|| format!("could not find group {group}"))?;
+        let g = self
+            .groups
+            .get_mut(group)
+            .ok_or_else(|| format!("could not find group {group}"))?;
         if key == "ansible_group_priority" {
             if value.is_null() {
                 return Ok(()); // int(None) raises TypeError, which Ansible ignores
             }
             g.priority = python_int(&value).ok_or_else(|| {
-                format!("ansible_group_priority must be an integer, found {}", short(&value))
+                format!(
+                    "ansible_group_priority must be an integer, found {}",
+                    short(&value)
+                )
             })?;
         } else {
             g.vars.insert(key.to_string(), value);
@@ -222,7 +241,10 @@ impl Builder {
         {
             let direct = direct_groups(&self.groups);
             for host in self.hosts.keys() {
-                let mine = with_ancestors(&self.groups, direct.get(host.as_str()).map_or(&[][..], |v| &v[..]));
+                let mine = with_ancestors(
+                    &self.groups,
+                    direct.get(host.as_str()).map_or(&[][..], |v| &v[..]),
+                );
                 if mine.contains("ungrouped") {
                     if mine.iter().any(|g| g != "all" && g != "ungrouped") {
                         leave.insert(host.clone());
@@ -232,14 +254,19 @@ impl Builder {
                 }
             }
         }
-        self.groups["ungrouped"].hosts.retain(|h| !leave.contains(h));
+        self.groups["ungrouped"]
+            .hosts
+            .retain(|h| !leave.contains(h));
         for host in join {
             self.add_host(&host, Some("ungrouped"), None).ok();
         }
 
         for name in self.hosts.keys() {
             if self.groups.contains_key(name) {
-                self.warnings.push(Diagnostic::new(format!("Found both group and host with same name: {name}"), None));
+                self.warnings.push(Diagnostic::new(
+                    format!("Found both group and host with same name: {name}"),
+                    None,
+                ));
             }
         }
 
@@ -319,10 +346,16 @@ fn with_ancestors(groups: &IndexMap<String, Group>, start: &[&str]) -> HashSet<S
 /// Depth = length of the longest path from `all` (Ansible keeps `max(parent.depth + 1)`).
 fn compute_depths(groups: &mut IndexMap<String, Group>) {
     // Kahn's algorithm over parent → child edges; the graph has no cycles (add_child refuses them).
-    let mut indegree: HashMap<String, usize> = groups.values().map(|g| (g.name.clone(), g.parents.len())).collect();
+    let mut indegree: HashMap<String, usize> = groups
+        .values()
+        .map(|g| (g.name.clone(), g.parents.len()))
+        .collect();
     let mut depth: HashMap<String, usize> = HashMap::new();
-    let mut queue: VecDeque<String> =
-        groups.values().filter(|g| g.parents.is_empty()).map(|g| g.name.clone()).collect();
+    let mut queue: VecDeque<String> = groups
+        .values()
+        .filter(|g| g.parents.is_empty())
+        .map(|g| g.name.clone())
+        .collect();
     for g in &queue {
         depth.insert(g.clone(), 0);
     }

@@ -61,7 +61,8 @@ pub fn parse(file: &Arc<SourceFile>, b: &mut Builder, diags: &mut Diagnostics) {
         let lead = raw.len() - raw.trim_start().len();
         let t = raw.trim();
         let base = line_start + lead;
-        let span = |s: usize, e: usize| Span::new(file, base + s.min(t.len()), base + e.min(t.len()));
+        let span =
+            |s: usize, e: usize| Span::new(file, base + s.min(t.len()), base + e.min(t.len()));
         if t.is_empty() || t.starts_with('#') || t.starts_with(';') {
             continue;
         }
@@ -101,7 +102,9 @@ pub fn parse(file: &Arc<SourceFile>, b: &mut Builder, diags: &mut Diagnostics) {
             }
             if state != State::Vars {
                 match pending.get(&name).map(|p| &p.kind) {
-                    Some(PendingKind::Children) => add_pending_children(b, &mut pending, &name, diags),
+                    Some(PendingKind::Children) => {
+                        add_pending_children(b, &mut pending, &name, diags)
+                    }
                     Some(PendingKind::Vars) => {
                         pending.shift_remove(&name);
                     }
@@ -145,7 +148,9 @@ pub fn parse(file: &Arc<SourceFile>, b: &mut Builder, diags: &mut Diagnostics) {
                 let Some(c) = group_name_re().captures(t) else {
                     diags.push(
                         Diagnostic::at(&span(0, t.len()), format!("Expected group name, got: {t}"))
-                            .with_hint(format!("a `[{group}:children]` section lists one group name per line")),
+                            .with_hint(format!(
+                                "a `[{group}:children]` section lists one group name per line"
+                            )),
                     );
                     continue;
                 };
@@ -195,7 +200,12 @@ pub fn parse(file: &Arc<SourceFile>, b: &mut Builder, diags: &mut Diagnostics) {
 }
 
 /// A child group has been declared: link it to the parents that named it early.
-fn add_pending_children(b: &mut Builder, pending: &mut IndexMap<String, Pending>, name: &str, diags: &mut Diagnostics) {
+fn add_pending_children(
+    b: &mut Builder,
+    pending: &mut IndexMap<String, Pending>,
+    name: &str,
+    diags: &mut Diagnostics,
+) {
     let Some(p) = pending.shift_remove(name) else {
         return;
     };
@@ -203,14 +213,23 @@ fn add_pending_children(b: &mut Builder, pending: &mut IndexMap<String, Pending>
         if let Err(m) = b.add_child(parent, name) {
             diags.push(Diagnostic::at(&p.span, m));
         }
-        if pending.get(parent).is_some_and(|pp| pp.kind == PendingKind::Children) {
+        if pending
+            .get(parent)
+            .is_some_and(|pp| pp.kind == PendingKind::Children)
+        {
             add_pending_children(b, pending, parent, diags);
         }
     }
 }
 
 /// `host[:port] [key=value ...]`, the host possibly a range.
-fn host_line(t: &str, span: &dyn Fn(usize, usize) -> Span, group: &str, b: &mut Builder, diags: &mut Diagnostics) {
+fn host_line(
+    t: &str,
+    span: &dyn Fn(usize, usize) -> Span,
+    group: &str,
+    b: &mut Builder,
+    diags: &mut Diagnostics,
+) {
     let tokens = match shlex::split(t) {
         Ok(tokens) => tokens,
         Err(e) => {
@@ -339,7 +358,11 @@ mod tests {
         assert_eq!(h["a"], json!(22));
         assert_eq!(h["b"], json!(true));
         assert_eq!(h["c"], json!("true"));
-        assert_eq!(h["d"], json!(1), "shell quotes are removed before literal_eval");
+        assert_eq!(
+            h["d"],
+            json!(1),
+            "shell quotes are removed before literal_eval"
+        );
         assert_eq!(h["e"], json!("1"));
         assert_eq!(h["f"], json!("x y"));
         assert_eq!(h["g"], json!("0644"));
@@ -351,7 +374,11 @@ mod tests {
         assert_eq!(g["a"], json!(22));
         assert_eq!(g["b"], json!(true));
         assert_eq!(g["c"], json!("FALSE"));
-        assert_eq!(g["d"], json!("1"), "a :vars value keeps its quotes for literal_eval");
+        assert_eq!(
+            g["d"],
+            json!("1"),
+            "a :vars value keeps its quotes for literal_eval"
+        );
         assert_eq!(g["e"], json!("hello world"));
         assert_eq!(g["f"], json!(1));
         assert_eq!(g["g"], json!("spaced"));
@@ -359,8 +386,18 @@ mod tests {
 
     #[test]
     fn ranges_and_duplicates() {
-        let b = load("[web]\nweb[01:03].example.com\n[db]\ndb-[a:b]\nn[1:5:2]\n[both]\nweb01.example.com\n").unwrap();
-        assert_eq!(b.groups["web"].hosts, ["web01.example.com", "web02.example.com", "web03.example.com"]);
+        let b = load(
+            "[web]\nweb[01:03].example.com\n[db]\ndb-[a:b]\nn[1:5:2]\n[both]\nweb01.example.com\n",
+        )
+        .unwrap();
+        assert_eq!(
+            b.groups["web"].hosts,
+            [
+                "web01.example.com",
+                "web02.example.com",
+                "web03.example.com"
+            ]
+        );
         assert_eq!(b.groups["db"].hosts, ["db-a", "db-b", "n1", "n3", "n5"]);
         assert_eq!(b.hosts.len(), 8);
         assert_eq!(b.groups["both"].hosts, ["web01.example.com"]);
@@ -394,10 +431,18 @@ mod tests {
     #[test]
     fn undefined_groups_are_errors() {
         let e = err("[ghost:vars]\na=1\n");
-        assert!(e.message.contains("not valid for undefined group 'ghost'"), "{}", e.message);
+        assert!(
+            e.message.contains("not valid for undefined group 'ghost'"),
+            "{}",
+            e.message
+        );
         assert_eq!(e.span.unwrap().line, 1);
         let e = err("[p:children]\nnope\n");
-        assert!(e.message.contains("includes undefined group 'nope'"), "{}", e.message);
+        assert!(
+            e.message.contains("includes undefined group 'nope'"),
+            "{}",
+            e.message
+        );
         assert_eq!(e.span.unwrap().line, 2);
         // Declared later in the file: fine.
         load("[g:vars]\na=1\n[g]\nh\n").unwrap();
@@ -407,15 +452,27 @@ mod tests {
     #[test]
     fn line_errors() {
         let e = err("[g]\nh a=1 oops\n");
-        assert!(e.message.contains("Expected key=value host variable assignment, got: oops"));
+        assert!(e
+            .message
+            .contains("Expected key=value host variable assignment, got: oops"));
         assert_eq!(e.span.unwrap().col, 7);
-        assert!(err("[g:vars]\nnovalue\n").message.contains("Expected key=value"));
-        assert!(err("[g:children]\ntwo words\n").message.contains("Expected group name"));
-        assert!(err("[bad name]\n").message.contains("Invalid section entry"));
+        assert!(err("[g:vars]\nnovalue\n")
+            .message
+            .contains("Expected key=value"));
+        assert!(err("[g:children]\ntwo words\n")
+            .message
+            .contains("Expected group name"));
+        assert!(err("[bad name]\n")
+            .message
+            .contains("Invalid section entry"));
         assert!(err("h a=\"open\n").message.contains("No closing quotation"));
         assert!(err("---\n").message.contains("YAML"));
-        assert!(err("[a:children]\nb\n[b:children]\na\n").message.contains("recursive dependency loop"));
-        assert!(err("[g:vars]\nansible_group_priority=high\n[g]\n").message.contains("integer"));
+        assert!(err("[a:children]\nb\n[b:children]\na\n")
+            .message
+            .contains("recursive dependency loop"));
+        assert!(err("[g:vars]\nansible_group_priority=high\n[g]\n")
+            .message
+            .contains("integer"));
         // Every bad line is reported, not just the first.
         assert_eq!(load("[g]\nh x\nh y\n").unwrap_err().0.len(), 2);
     }

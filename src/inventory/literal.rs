@@ -375,8 +375,11 @@ impl Parser<'_> {
             let next_is_string = {
                 let rest = &self.s[self.i..];
                 let plen = rest.iter().take_while(|c| c.is_ascii_alphabetic()).count();
-                let p = std::str::from_utf8(&rest[..plen]).unwrap_or("").to_ascii_lowercase();
-                matches!(rest.get(plen), Some(b'\'' | b'"')) && matches!(p.as_str(), "" | "u" | "r" | "b" | "br" | "rb")
+                let p = std::str::from_utf8(&rest[..plen])
+                    .unwrap_or("")
+                    .to_ascii_lowercase();
+                matches!(rest.get(plen), Some(b'\'' | b'"'))
+                    && matches!(p.as_str(), "" | "u" | "r" | "b" | "br" | "rb")
             };
             if !next_is_string {
                 self.i = save;
@@ -500,10 +503,17 @@ impl Parser<'_> {
 
     fn number(&mut self) -> Option<Ast> {
         let start = self.i;
-        let is_hex = self.s[start..].len() > 1 && self.s[start] == b'0' && matches!(self.s[start + 1], b'x' | b'X');
+        let is_hex = self.s[start..].len() > 1
+            && self.s[start] == b'0'
+            && matches!(self.s[start + 1], b'x' | b'X');
         while let Some(c) = self.peek() {
-            let prev = self.s[self.i - 1.min(self.i)..self.i].first().copied();
-            let sign_in_exponent = (c == b'+' || c == b'-') && matches!(prev, Some(b'e' | b'E')) && !is_hex && self.i > start;
+            let prev = if self.i > start {
+                Some(self.s[self.i - 1])
+            } else {
+                None
+            };
+            let sign_in_exponent =
+                (c == b'+' || c == b'-') && matches!(prev, Some(b'e' | b'E')) && !is_hex;
             if c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || sign_in_exponent {
                 self.i += 1;
             } else {
@@ -548,10 +558,12 @@ fn number_literal(tok: &str) -> Option<Const> {
         }
     }
     if let Some(body) = lower.strip_suffix('j') {
-        return float_syntax(body).or_else(|| digit_part(body, 10).then_some(())).and_then(|_| {
-            let v: f64 = body.replace('_', "").parse().ok()?;
-            Some(Const::Imag(v))
-        });
+        return float_syntax(body)
+            .or_else(|| digit_part(body, 10).then_some(()))
+            .and_then(|_| {
+                let v: f64 = body.replace('_', "").parse().ok()?;
+                Some(Const::Imag(v))
+            });
     }
     if digit_part(&lower, 10) {
         let clean = lower.replace('_', "");
@@ -623,7 +635,11 @@ fn complex_str(re: f64, im: f64) -> String {
     if re == 0.0 && re.is_sign_positive() {
         return format!("{}j", num(im));
     }
-    let sign = if im < 0.0 || (im == 0.0 && im.is_sign_negative()) { '-' } else { '+' };
+    let sign = if im < 0.0 || (im == 0.0 && im.is_sign_negative()) {
+        '-'
+    } else {
+        '+'
+    };
     format!("({}{}{}j)", num(re), sign, num(im.abs()))
 }
 
@@ -654,7 +670,9 @@ impl Num {
     fn to_value(&self) -> Option<Value> {
         match self {
             Num::Int(n) => Some(Value::Number(n.clone())),
-            Num::Float(f) => Number::from_f64(*f).map(Value::Number).or_else(|| Some(Value::String(py_float(*f)))),
+            Num::Float(f) => Number::from_f64(*f)
+                .map(Value::Number)
+                .or_else(|| Some(Value::String(py_float(*f)))),
             Num::Complex(re, im) => Some(Value::String(complex_str(*re, *im))),
         }
     }
@@ -720,7 +738,9 @@ fn convert(ast: &Ast) -> Option<Value> {
             Const::None => Value::Null,
             Const::Ellipsis => Value::String("...".into()),
         },
-        Ast::List(items) | Ast::Tuple(items) => Value::Array(items.iter().map(convert).collect::<Option<_>>()?),
+        Ast::List(items) | Ast::Tuple(items) => {
+            Value::Array(items.iter().map(convert).collect::<Option<_>>()?)
+        }
         Ast::Set(items) => {
             let mut out: Vec<Value> = Vec::new();
             for item in items {
@@ -790,8 +810,29 @@ mod tests {
     #[test]
     fn non_literals_stay_strings() {
         for s in [
-            "yes", "true", "FALSE", "0644", "hello world", "a=b", "1+2", "--1", "-True", "[a]", "f'x'", "1.2.3",
-            "10.0.0.1", "web-01", "", "'unterminated", "{'a' 1}", "1_", "0x", "x'1'", "1 2", "-'a'", "/usr/bin/python3",
+            "yes",
+            "true",
+            "FALSE",
+            "0644",
+            "hello world",
+            "a=b",
+            "1+2",
+            "--1",
+            "-True",
+            "[a]",
+            "f'x'",
+            "1.2.3",
+            "10.0.0.1",
+            "web-01",
+            "",
+            "'unterminated",
+            "{'a' 1}",
+            "1_",
+            "0x",
+            "x'1'",
+            "1 2",
+            "-'a'",
+            "/usr/bin/python3",
             "hello # comment",
         ] {
             assert_eq!(parse_value(s), json!(s), "{s:?}");

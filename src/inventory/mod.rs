@@ -152,7 +152,12 @@ impl Inventory {
                 continue;
             }
             let hosts = r.hosts.keys().map(String::as_str).chain(LOCALHOST);
-            match VarsDir::load(dir, r.groups.keys().map(String::as_str), hosts, &mut warnings) {
+            match VarsDir::load(
+                dir,
+                r.groups.keys().map(String::as_str),
+                hosts,
+                &mut warnings,
+            ) {
                 Ok(v) => {
                     let v = Arc::new(v);
                     loaded.insert(dir, Arc::clone(&v));
@@ -247,7 +252,12 @@ impl Inventory {
         self.groups
             .keys()
             .map(|g| {
-                let hosts = self.group_hosts(g).iter().cloned().map(Value::String).collect();
+                let hosts = self
+                    .group_hosts(g)
+                    .iter()
+                    .cloned()
+                    .map(Value::String)
+                    .collect();
                 (g.clone(), Value::Array(hosts))
             })
             .collect()
@@ -262,7 +272,11 @@ impl Inventory {
     ///
     /// `playbook_dir`'s `group_vars/` and `host_vars/` are read on first use and cached; their
     /// errors carry positions. An unknown host has no variables.
-    pub fn host_vars(&self, host: &str, playbook_dir: Option<&Path>) -> Result<Map<String, Value>, Diagnostics> {
+    pub fn host_vars(
+        &self,
+        host: &str,
+        playbook_dir: Option<&Path>,
+    ) -> Result<Map<String, Value>, Diagnostics> {
         let pb = match playbook_dir {
             Some(dir) => Some(self.playbook_vars(dir)?),
             None => None,
@@ -277,7 +291,13 @@ impl Inventory {
             return r.clone();
         }
         let hosts = self.hosts.keys().map(String::as_str).chain(LOCALHOST);
-        let r = VarsDir::load(&key, self.groups.keys().map(String::as_str), hosts, &mut Vec::new()).map(Arc::new);
+        let r = VarsDir::load(
+            &key,
+            self.groups.keys().map(String::as_str),
+            hosts,
+            &mut Vec::new(),
+        )
+        .map(Arc::new);
         cache.insert(key, r.clone());
         r
     }
@@ -297,7 +317,11 @@ impl Inventory {
         let Some(h) = self.host(host) else {
             return Map::new();
         };
-        let groups = if h.implicit { Vec::new() } else { self.precedence_groups(h) };
+        let groups = if h.implicit {
+            Vec::new()
+        } else {
+            self.precedence_groups(h)
+        };
         let mut vars = Map::new();
         let mut merge = |m: Option<&Map<String, Value>>| {
             if let Some(m) = m {
@@ -358,7 +382,10 @@ fn load_path(path: &Path, b: &mut Builder, diags: &mut Diagnostics, depth: usize
     let mut names: Vec<_> = match std::fs::read_dir(path) {
         Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.file_name())).collect(),
         Err(e) => {
-            diags.push(Diagnostic::new(format!("cannot read inventory directory {}: {e}", path.display()), None));
+            diags.push(Diagnostic::new(
+                format!("cannot read inventory directory {}: {e}", path.display()),
+                None,
+            ));
             return;
         }
     };
@@ -390,7 +417,9 @@ fn load_file(path: &Path, b: &mut Builder, diags: &mut Diagnostics) {
             Err(d) => diags.push(d),
         },
         None => match crate::yaml::load(&file) {
-            Ok(root) if matches!(root.value, crate::yaml::Yaml::Map(_)) => yaml_format::parse(&root, b, diags),
+            Ok(root) if matches!(root.value, crate::yaml::Yaml::Map(_)) => {
+                yaml_format::parse(&root, b, diags)
+            }
             _ => ini::parse(&file, b, diags),
         },
         Some(_) => ini::parse(&file, b, diags),

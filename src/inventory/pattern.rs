@@ -24,15 +24,25 @@ pub fn split_host_pattern(pattern: &str) -> Vec<String> {
         vec![pattern.to_string()]
     } else {
         let re = COLON_SPLIT.get_or_init(|| Regex::new(r"(?:[^\s:\[\]]|\[[^\]]*\])+").unwrap());
-        re.find_iter(pattern).map(|m| m.as_str().to_string()).collect()
+        re.find_iter(pattern)
+            .map(|m| m.as_str().to_string())
+            .collect()
     };
-    parts.into_iter().map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect()
+    parts
+        .into_iter()
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect()
 }
 
 /// Plain patterns first, then intersections, then exclusions; `all` when only `&`/`!` are given.
 fn order_patterns(patterns: &[String]) -> Vec<&str> {
     let (mut regular, mut and, mut not) = (Vec::new(), Vec::new(), Vec::new());
-    for p in patterns.iter().map(String::as_str).filter(|p| !p.is_empty()) {
+    for p in patterns
+        .iter()
+        .map(String::as_str)
+        .filter(|p| !p.is_empty())
+    {
         match p.as_bytes()[0] {
             b'!' => not.push(p),
             b'&' => and.push(p),
@@ -57,7 +67,8 @@ fn split_subscript(pattern: &str) -> (&str, Option<Subscript>) {
     if pattern.starts_with('~') {
         return (pattern, None);
     }
-    let re = RE.get_or_init(|| Regex::new(r"^(.+)\[(?:(-?[0-9]+)|([0-9]+)([:-])([0-9]*))\]$").unwrap());
+    let re =
+        RE.get_or_init(|| Regex::new(r"^(.+)\[(?:(-?[0-9]+)|([0-9]+)([:-])([0-9]*))\]$").unwrap());
     let Some(c) = re.captures(pattern) else {
         return (pattern, None);
     };
@@ -66,7 +77,11 @@ fn split_subscript(pattern: &str) -> (&str, Option<Subscript>) {
     let sub = if let Some(idx) = c.get(2) {
         Subscript::Index(num(idx.as_str()))
     } else {
-        let end = c.get(5).map(|m| m.as_str()).filter(|s| !s.is_empty()).map(num);
+        let end = c
+            .get(5)
+            .map(|m| m.as_str())
+            .filter(|s| !s.is_empty())
+            .map(num);
         Subscript::Range(num(&c[3]), end)
     };
     (expr, Some(sub))
@@ -83,14 +98,20 @@ fn apply_subscript(hosts: Vec<String>, sub: Option<Subscript>) -> Option<Vec<Str
     let len = hosts.len() as i64;
     let index = |i: i64| -> Option<Vec<String>> {
         let i = if i < 0 { len + i } else { i };
-        (0..len).contains(&i).then(|| vec![hosts[i as usize].clone()])
+        (0..len)
+            .contains(&i)
+            .then(|| vec![hosts[i as usize].clone()])
     };
     match sub {
         Subscript::Index(i) | Subscript::Range(i, Some(0)) => index(i),
         Subscript::Range(start, end) => {
             let end = end.unwrap_or(len - 1).saturating_add(1).min(len);
             let start = start.min(len);
-            Some(if start < end { hosts[start as usize..end as usize].to_vec() } else { Vec::new() })
+            Some(if start < end {
+                hosts[start as usize..end as usize].to_vec()
+            } else {
+                Vec::new()
+            })
         }
     }
 }
@@ -185,8 +206,14 @@ fn compile(pattern: &str) -> Result<Regex, Diagnostic> {
         .size_limit(1 << 20)
         .build()
         .map_err(|e| {
-            Diagnostic::new(format!("Invalid host list pattern: {pattern}"), None)
-                .with_hint(format!("{e}").lines().last().unwrap_or_default().trim().to_string())
+            Diagnostic::new(format!("Invalid host list pattern: {pattern}"), None).with_hint(
+                format!("{e}")
+                    .lines()
+                    .last()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string(),
+            )
         })
 }
 
@@ -216,8 +243,11 @@ impl Inventory {
             };
             let path = Path::new(file);
             if !path.exists() {
-                return Err(Diagnostic::new(format!("Unable to find limit file {file}"), None)
-                    .with_hint("`--limit @file` reads host patterns, one per line, from a file"));
+                return Err(
+                    Diagnostic::new(format!("Unable to find limit file {file}"), None).with_hint(
+                        "`--limit @file` reads host patterns, one per line, from a file",
+                    ),
+                );
             }
             if !path.is_file() {
                 return Err(Diagnostic::new(
@@ -225,8 +255,9 @@ impl Inventory {
                     None,
                 ));
             }
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| Diagnostic::new(format!("cannot read limit file {file}: {e}"), None))?;
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                Diagnostic::new(format!("cannot read limit file {file}: {e}"), None)
+            })?;
             subset.extend(text.split('\n').map(|l| l.trim().to_string()));
         }
         if subset.is_empty() {
@@ -271,8 +302,13 @@ impl Inventory {
         let (expr, sub) = split_subscript(pattern);
         let hosts = self.enumerate_matches(expr)?;
         apply_subscript(hosts, sub).ok_or_else(|| {
-            Diagnostic::new(format!("No hosts matched the subscripted pattern '{pattern}'"), None)
-                .with_hint("subscripts count from 0: `group[0]` is the first host, `group[-1]` the last")
+            Diagnostic::new(
+                format!("No hosts matched the subscripted pattern '{pattern}'"),
+                None,
+            )
+            .with_hint(
+                "subscripts count from 0: `group[0]` is the first host, `group[-1]` the last",
+            )
         })
     }
 
@@ -292,7 +328,11 @@ impl Inventory {
             results.extend(self.hosts.keys().filter(|h| re.is_match(h)).cloned());
         }
         if results.is_empty() && LOCALHOST.contains(&pattern) {
-            results.push(self.localhost.clone().unwrap_or_else(|| pattern.to_string()));
+            results.push(
+                self.localhost
+                    .clone()
+                    .unwrap_or_else(|| pattern.to_string()),
+            );
         }
         Ok(results)
     }
@@ -300,7 +340,10 @@ impl Inventory {
 
 fn dedupe(hosts: Vec<String>) -> Vec<String> {
     let mut seen = HashSet::new();
-    hosts.into_iter().filter(|h| seen.insert(h.clone())).collect()
+    hosts
+        .into_iter()
+        .filter(|h| seen.insert(h.clone()))
+        .collect()
 }
 
 #[cfg(test)]

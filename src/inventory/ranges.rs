@@ -43,12 +43,19 @@ pub fn expand_hostpattern(pattern: &str) -> Result<(Vec<String>, Option<u64>), R
 /// ends with the same text as that name, so errors can be placed in it.
 fn expand(line: &str, orig_len: usize, budget: &mut usize) -> Result<Vec<String>, RangeError> {
     let shift = orig_len as isize - line.len() as isize;
-    let at = |s: usize, e: usize| ((s as isize + shift).max(0) as usize, (e as isize + shift).max(0) as usize);
+    let at = |s: usize, e: usize| {
+        (
+            (s as isize + shift).max(0) as usize,
+            (e as isize + shift).max(0) as usize,
+        )
+    };
     // Ansible replaces the first `[` and the first `]` with `|` and splits on `|`.
     let open = line.find('[').unwrap_or(0);
     let replaced = line.replacen('[', "|", 1).replacen(']', "|", 1);
     let parts: Vec<&str> = replaced.split('|').collect();
-    let close = replaced[open + 1..].find('|').map_or(line.len(), |i| open + 1 + i + 1);
+    let close = replaced[open + 1..]
+        .find('|')
+        .map_or(line.len(), |i| open + 1 + i + 1);
     let (s, e) = at(open, close);
     let err = |message: String, hint: Option<&str>| RangeError {
         message,
@@ -62,7 +69,10 @@ fn expand(line: &str, orig_len: usize, budget: &mut usize) -> Result<Vec<String>
         } else {
             format!("host range in `{line}` has no closing `]`")
         };
-        return Err(err(message, Some("a range is written `[begin:end]` or `[begin:end:step]`")));
+        return Err(err(
+            message,
+            Some("a range is written `[begin:end]` or `[begin:end:step]`"),
+        ));
     }
     let (head, nrange, tail) = (parts[0], parts[1], parts[2]);
     let bounds: Vec<&str> = nrange.split(':').collect();
@@ -112,7 +122,11 @@ fn expand(line: &str, orig_len: usize, budget: &mut usize) -> Result<Vec<String>
             }
             let stop = n + 1;
             let count = if st > 0 {
-                if stop > b { (stop - b + st - 1) / st } else { 0 }
+                if stop > b {
+                    (stop - b + st - 1) / st
+                } else {
+                    0
+                }
             } else if b > stop {
                 (b - stop + (-st) - 1) / (-st)
             } else {
@@ -136,7 +150,10 @@ fn expand(line: &str, orig_len: usize, budget: &mut usize) -> Result<Vec<String>
         }
     };
     if seq.len() > *budget {
-        return Err(err(format!("host range expands to more than {MAX_HOSTS_PER_PATTERN} hosts"), None));
+        return Err(err(
+            format!("host range expands to more than {MAX_HOSTS_PER_PATTERN} hosts"),
+            None,
+        ));
     }
     let mut hosts = Vec::new();
     for item in seq {
@@ -145,7 +162,10 @@ fn expand(line: &str, orig_len: usize, budget: &mut usize) -> Result<Vec<String>
             hosts.extend(expand(&name, orig_len, budget)?);
         } else {
             if *budget == 0 {
-                return Err(err(format!("host range expands to more than {MAX_HOSTS_PER_PATTERN} hosts"), None));
+                return Err(err(
+                    format!("host range expands to more than {MAX_HOSTS_PER_PATTERN} hosts"),
+                    None,
+                ));
             }
             *budget -= 1;
             hosts.push(name);
@@ -172,7 +192,11 @@ fn alpha_range(beg: &str, end: &str, step: Option<&str>) -> Option<Result<Vec<St
     let letters: Vec<char> = ASCII_LETTERS.chars().collect();
     let slice = &letters[i_beg..=i_end];
     Some(Ok(if step > 0 {
-        slice.iter().step_by(step as usize).map(|c| c.to_string()).collect()
+        slice
+            .iter()
+            .step_by(step as usize)
+            .map(|c| c.to_string())
+            .collect()
     } else {
         Vec::new() // `letters[a:b:-n]` with a < b is empty
     }))
@@ -220,7 +244,14 @@ mod tests {
 
     #[test]
     fn numeric_alpha_and_strides() {
-        assert_eq!(hosts("web[01:03].example.com"), ["web01.example.com", "web02.example.com", "web03.example.com"]);
+        assert_eq!(
+            hosts("web[01:03].example.com"),
+            [
+                "web01.example.com",
+                "web02.example.com",
+                "web03.example.com"
+            ]
+        );
         assert_eq!(hosts("db-[a:c]"), ["db-a", "db-b", "db-c"]);
         assert_eq!(hosts("n[1:10:4]"), ["n1", "n5", "n9"]);
         assert_eq!(hosts("n[:2]"), ["n0", "n1", "n2"]);
@@ -249,9 +280,21 @@ mod tests {
         assert_eq!((e.start, e.end), (11, 14));
         let e = expand_hostpattern("web[1:3").unwrap_err();
         assert!(e.message.contains("closing"), "{}", e.message);
-        assert!(expand_hostpattern("web[c:a]").unwrap_err().message.contains("begin <= end"));
-        assert!(expand_hostpattern("web[1:]").unwrap_err().message.contains("end value"));
-        assert!(expand_hostpattern("w[0:99999999999]").unwrap_err().message.contains("more than"));
-        assert!(expand_hostpattern("w[0:9999][0:9999]").unwrap_err().message.contains("more than"));
+        assert!(expand_hostpattern("web[c:a]")
+            .unwrap_err()
+            .message
+            .contains("begin <= end"));
+        assert!(expand_hostpattern("web[1:]")
+            .unwrap_err()
+            .message
+            .contains("end value"));
+        assert!(expand_hostpattern("w[0:99999999999]")
+            .unwrap_err()
+            .message
+            .contains("more than"));
+        assert!(expand_hostpattern("w[0:9999][0:9999]")
+            .unwrap_err()
+            .message
+            .contains("more than"));
     }
 }

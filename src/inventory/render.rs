@@ -54,7 +54,12 @@ fn sort_keys(v: Value) -> Value {
         Value::Object(m) => {
             let mut entries: Vec<(String, Value)> = m.into_iter().collect();
             entries.sort_by(|a, b| a.0.cmp(&b.0));
-            Value::Object(entries.into_iter().map(|(k, v)| (k, sort_keys(v))).collect())
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, sort_keys(v)))
+                    .collect(),
+            )
         }
         Value::Array(items) => Value::Array(items.into_iter().map(sort_keys).collect()),
         other => other,
@@ -83,12 +88,22 @@ impl Inventory {
         self.format_group("all", &available, export, &mut seen, &mut out);
         let mut hostvars = Map::new();
         for h in self.group_hosts("all") {
-            let vars = if export { self.export_host_vars(h) } else { remove_internal(self.merged_vars(h, None)) };
+            let vars = if export {
+                self.export_host_vars(h)
+            } else {
+                remove_internal(self.merged_vars(h, None))
+            };
             if !vars.is_empty() {
                 hostvars.insert(h.clone(), Value::Object(vars));
             }
         }
-        out.insert("_meta".into(), Value::Object(Map::from_iter([("hostvars".to_string(), Value::Object(hostvars))])));
+        out.insert(
+            "_meta".into(),
+            Value::Object(Map::from_iter([(
+                "hostvars".to_string(),
+                Value::Object(hostvars),
+            )])),
+        );
         sort_keys(Value::Object(out))
     }
 
@@ -105,8 +120,12 @@ impl Inventory {
         };
         let mut entry = Map::new();
         if name != "all" {
-            let hosts: Vec<Value> =
-                g.hosts.iter().filter(|h| available.contains(h.as_str())).map(|h| Value::from(h.as_str())).collect();
+            let hosts: Vec<Value> = g
+                .hosts
+                .iter()
+                .filter(|h| available.contains(h.as_str()))
+                .map(|h| Value::from(h.as_str()))
+                .collect();
             if !hosts.is_empty() {
                 entry.insert("hosts".into(), Value::Array(hosts));
             }
@@ -147,7 +166,11 @@ impl Inventory {
     }
 
     fn export_host_vars(&self, name: &str) -> Map<String, Value> {
-        let mut vars = self.hosts.get(name).map(|h| h.vars.clone()).unwrap_or_default();
+        let mut vars = self
+            .hosts
+            .get(name)
+            .map(|h| h.vars.clone())
+            .unwrap_or_default();
         for d in &self.source_vars {
             if let Some(m) = d.host(name) {
                 vars.extend(m.clone());

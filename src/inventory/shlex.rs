@@ -40,9 +40,12 @@ pub fn split(line: &str) -> Result<Vec<Token>, SplitError> {
     let mut quoted = false;
     let mut start = 0;
     let mut quote_at = 0;
-    let mut chars = line.char_indices().peekable();
 
-    let flush = |tokens: &mut Vec<Token>, token: &mut String, quoted: &mut bool, start: usize, end: usize| {
+    let flush = |tokens: &mut Vec<Token>,
+                 token: &mut String,
+                 quoted: &mut bool,
+                 start: usize,
+                 end: usize| {
         if !token.is_empty() || *quoted {
             tokens.push(Token {
                 text: std::mem::take(token),
@@ -53,10 +56,10 @@ pub fn split(line: &str) -> Result<Vec<Token>, SplitError> {
         *quoted = false;
     };
 
-    while let Some((i, c)) = chars.next() {
+    for (i, c) in line.char_indices() {
         match state {
             State::Between | State::Word => {
-                if c.is_whitespace() && matches!(c, ' ' | '\t' | '\r' | '\n') {
+                if matches!(c, ' ' | '\t' | '\r' | '\n') {
                     if state == State::Word {
                         flush(&mut tokens, &mut token, &mut quoted, start, i);
                     }
@@ -77,7 +80,11 @@ pub fn split(line: &str) -> Result<Vec<Token>, SplitError> {
                             quote_at = i;
                             state = State::Quote(c);
                         }
-                        '\\' => state = State::Escape { back_to: Escaped::Word },
+                        '\\' => {
+                            state = State::Escape {
+                                back_to: Escaped::Word,
+                            }
+                        }
                         _ => token.push(c),
                     }
                 }
@@ -143,7 +150,10 @@ mod tests {
         assert_eq!(words("h a='1' # comment"), ["h", "a=1"]);
         assert_eq!(words("h a=b#c d=e"), ["h", "a=b"]);
         assert_eq!(words("h s=\"'03#pa33w0rd'\""), ["h", "s='03#pa33w0rd'"]);
-        assert_eq!(words(r#"h a="q\"x" b=c\ d e="\n""#), ["h", "a=q\"x", "b=c d", "e=\\n"]);
+        assert_eq!(
+            words(r#"h a="q\"x" b=c\ d e="\n""#),
+            ["h", "a=q\"x", "b=c d", "e=\\n"]
+        );
         assert_eq!(words("h e=\"\""), ["h", "e="]);
         assert_eq!(words("h ''"), ["h", ""]);
     }

@@ -49,18 +49,30 @@ stage1
 fn implicit_groups_and_membership() {
     let (_t, inv) = ini(SAMPLE);
     // web and db are under prod, so only the other groups hang from `all`.
-    assert_eq!(inv.group("all").unwrap().children, ["ungrouped", "lb", "prod", "staging"]);
+    assert_eq!(
+        inv.group("all").unwrap().children,
+        ["ungrouped", "lb", "prod", "staging"]
+    );
     assert_eq!(inv.group("ungrouped").unwrap().hosts, ["lonely"]);
-    assert_eq!(inv.hosts().map(|h| h.name.as_str()).collect::<Vec<_>>(), ["lonely", "web1", "web2", "web3", "db1", "db2", "stage1"]);
+    assert_eq!(
+        inv.hosts().map(|h| h.name.as_str()).collect::<Vec<_>>(),
+        ["lonely", "web1", "web2", "web3", "db1", "db2", "stage1"]
+    );
     assert_eq!(inv.group_names("web1"), ["lb", "prod", "web"]);
     assert_eq!(inv.group_names("lonely"), ["ungrouped"]);
     assert_eq!(inv.group("web").unwrap().depth, 2);
     assert_eq!(inv.group("prod").unwrap().depth, 1);
     // Ansible's order for `all`: its own hosts, then each level of the group tree in turn
     // (ungrouped, lb, prod, staging, then prod's children web and db).
-    assert_eq!(inv.select("all"), ["lonely", "web1", "stage1", "web2", "web3", "db1", "db2"]);
+    assert_eq!(
+        inv.select("all"),
+        ["lonely", "web1", "stage1", "web2", "web3", "db1", "db2"]
+    );
     let groups = inv.groups_var();
-    assert_eq!(groups["prod"], json!(["web1", "web2", "web3", "db1", "db2"]));
+    assert_eq!(
+        groups["prod"],
+        json!(["web1", "web2", "web3", "db1", "db2"])
+    );
     assert_eq!(groups["ungrouped"], json!(["lonely"]));
     assert_eq!(groups["all"].as_array().unwrap().len(), 7);
 }
@@ -92,8 +104,16 @@ fn patterns() {
     assert_eq!(s("web[1:2]"), ["web2", "web3"]);
     assert_eq!(s("web[1:]"), ["web2", "web3"]);
     assert_eq!(s("nothing"), Vec::<String>::new());
-    assert!(inv.try_select("web[7]").unwrap_err().message.contains("subscripted"));
-    assert!(inv.try_select("~(unclosed").unwrap_err().message.contains("Invalid host list pattern"));
+    assert!(inv
+        .try_select("web[7]")
+        .unwrap_err()
+        .message
+        .contains("subscripted"));
+    assert!(inv
+        .try_select("~(unclosed")
+        .unwrap_err()
+        .message
+        .contains("Invalid host list pattern"));
     // Only exclusions: applied to `all`.
     assert_eq!(s("!prod").len(), 2);
 }
@@ -117,7 +137,10 @@ fn implicit_localhost() {
     assert!(h.implicit);
     assert_eq!(h.vars["ansible_connection"], json!("local"));
     assert!(inv.group_names("localhost").is_empty());
-    assert_eq!(inv.select("web:localhost"), ["web1", "web2", "web3", "localhost"]);
+    assert_eq!(
+        inv.select("web:localhost"),
+        ["web1", "web2", "web3", "localhost"]
+    );
 
     // Listed in the inventory: the real host, and 127.0.0.1 resolves to it.
     let (_t, inv) = ini("[local]\nlocalhost ansible_connection=local\n");
@@ -130,13 +153,28 @@ fn implicit_localhost() {
 fn limit() {
     let (t, inv) = ini(SAMPLE);
     let all = inv.select("all");
-    assert_eq!(inv.limit(all.clone(), "web").unwrap(), ["web1", "web2", "web3"]);
+    assert_eq!(
+        inv.limit(all.clone(), "web").unwrap(),
+        ["web1", "web2", "web3"]
+    );
     assert_eq!(inv.limit(all.clone(), "!web").unwrap().len(), 4);
     assert_eq!(inv.limit(all.clone(), "prod:&lb").unwrap(), ["web1"]);
     let f = write(t.path(), "limit.txt", "db1\n\nweb2\n");
-    assert_eq!(inv.limit(all.clone(), &format!("@{}", f.display())).unwrap(), ["web2", "db1"]);
-    assert_eq!(inv.limit(vec!["localhost".into()], "").unwrap(), ["localhost"], "an empty limit limits nothing");
-    assert!(inv.limit(all, "@/nonexistent/file").unwrap_err().message.contains("Unable to find limit file"));
+    assert_eq!(
+        inv.limit(all.clone(), &format!("@{}", f.display()))
+            .unwrap(),
+        ["web2", "db1"]
+    );
+    assert_eq!(
+        inv.limit(vec!["localhost".into()], "").unwrap(),
+        ["localhost"],
+        "an empty limit limits nothing"
+    );
+    assert!(inv
+        .limit(all, "@/nonexistent/file")
+        .unwrap_err()
+        .message
+        .contains("Unable to find limit file"));
 }
 
 #[test]
@@ -171,8 +209,14 @@ fn yaml_inventory_file() {
     assert_eq!(inv.select("all"), ["a1", "w1", "w2"]);
     assert_eq!(inv.group("ungrouped").unwrap().hosts, ["a1"]);
     assert_eq!(inv.host("w2").unwrap().vars["http_port"], json!(8080));
-    assert_eq!(inv.host("w2").unwrap().vars["inventory_file"], json!(p.display().to_string()));
-    assert_eq!(inv.host("w2").unwrap().vars["inventory_dir"], json!(t.path().display().to_string()));
+    assert_eq!(
+        inv.host("w2").unwrap().vars["inventory_file"],
+        json!(p.display().to_string())
+    );
+    assert_eq!(
+        inv.host("w2").unwrap().vars["inventory_dir"],
+        json!(t.path().display().to_string())
+    );
 }
 
 #[test]
@@ -201,20 +245,30 @@ fn directory_sources_merge_in_order_and_skip_ignored_files() {
     let inv = load_one(&d);
     assert_eq!(inv.select("all"), ["web1", "web2", "web3", "db1"]);
     assert!(inv.group("junk").is_none());
-    assert_eq!(inv.host_vars("web3", None).unwrap()["role"], json!("frontend"));
+    assert_eq!(
+        inv.host_vars("web3", None).unwrap()["role"],
+        json!("frontend")
+    );
 }
 
 #[test]
 fn sources_merge_in_order() {
     let t = tempfile::tempdir().unwrap();
     let a = write(t.path(), "a/hosts", "[g]\nh1 x=1\n[g:vars]\nv=a\n");
-    let b = write(t.path(), "b/hosts.yml", "g:\n  hosts:\n    h1:\n      x: 2\n    h2:\n  vars:\n    v: b\n");
+    let b = write(
+        t.path(),
+        "b/hosts.yml",
+        "g:\n  hosts:\n    h1:\n      x: 2\n    h2:\n  vars:\n    v: b\n",
+    );
     let inv = Inventory::load(&[a.display().to_string(), b.display().to_string()]).unwrap();
     assert_eq!(inv.select("g"), ["h1", "h2"]);
     assert_eq!(inv.host_vars("h1", None).unwrap()["x"], json!(2));
     assert_eq!(inv.host_vars("h1", None).unwrap()["v"], json!("b"));
     // inventory_file is the first source that mentions the host.
-    assert_eq!(inv.host("h1").unwrap().vars["inventory_file"], json!(a.display().to_string()));
+    assert_eq!(
+        inv.host("h1").unwrap().vars["inventory_file"],
+        json!(a.display().to_string())
+    );
 }
 
 #[test]
@@ -229,11 +283,31 @@ fn variable_precedence() {
          [prod:vars]\np2=prod_inline\np3=prod_inline\n\
          [web:vars]\np3=web_inline\np4=web_inline\n",
     );
-    write(root, "inv/group_vars/all.yml", "p4: inv_gv_all\np5: inv_gv_all\np6: inv_gv_all\np7: inv_gv_all\n");
-    write(root, "inv/group_vars/prod.yml", "p6: inv_gv_prod\np7: inv_gv_prod\n");
-    write(root, "inv/group_vars/web.yml", "p7: inv_gv_web\np10: inv_gv_web\n");
-    write(root, "inv/host_vars/web1.yml", "p8: inv_hv\np9: inv_hv\np11: inv_hv\n");
-    write(root, "play/group_vars/all.yml", "p5: pb_gv_all\np6: pb_gv_all\np7: pb_gv_all\n");
+    write(
+        root,
+        "inv/group_vars/all.yml",
+        "p4: inv_gv_all\np5: inv_gv_all\np6: inv_gv_all\np7: inv_gv_all\n",
+    );
+    write(
+        root,
+        "inv/group_vars/prod.yml",
+        "p6: inv_gv_prod\np7: inv_gv_prod\n",
+    );
+    write(
+        root,
+        "inv/group_vars/web.yml",
+        "p7: inv_gv_web\np10: inv_gv_web\n",
+    );
+    write(
+        root,
+        "inv/host_vars/web1.yml",
+        "p8: inv_hv\np9: inv_hv\np11: inv_hv\n",
+    );
+    write(
+        root,
+        "play/group_vars/all.yml",
+        "p5: pb_gv_all\np6: pb_gv_all\np7: pb_gv_all\n",
+    );
     write(root, "play/group_vars/web.yml", "p10: pb_gv_web\n");
     write(root, "play/host_vars/web1.yml", "p11: pb_hv\n");
     let inv = load_one(&inv_file);
@@ -241,13 +315,33 @@ fn variable_precedence() {
     assert_eq!(v["p1"], json!("all_inline"));
     assert_eq!(v["p2"], json!("prod_inline"), "parent group vars over all");
     assert_eq!(v["p3"], json!("web_inline"), "child group over parent");
-    assert_eq!(v["p4"], json!("inv_gv_all"), "group_vars/all over inventory-file group vars");
-    assert_eq!(v["p5"], json!("pb_gv_all"), "playbook group_vars/all over inventory group_vars/all");
-    assert_eq!(v["p6"], json!("inv_gv_prod"), "group_vars/<group> over playbook group_vars/all");
-    assert_eq!(v["p7"], json!("inv_gv_web"), "deeper group_vars/<group> wins");
+    assert_eq!(
+        v["p4"],
+        json!("inv_gv_all"),
+        "group_vars/all over inventory-file group vars"
+    );
+    assert_eq!(
+        v["p5"],
+        json!("pb_gv_all"),
+        "playbook group_vars/all over inventory group_vars/all"
+    );
+    assert_eq!(
+        v["p6"],
+        json!("inv_gv_prod"),
+        "group_vars/<group> over playbook group_vars/all"
+    );
+    assert_eq!(
+        v["p7"],
+        json!("inv_gv_web"),
+        "deeper group_vars/<group> wins"
+    );
     assert_eq!(v["p8"], json!("inv_hv"), "host_vars over inline host vars");
     assert_eq!(v["p9"], json!("inv_hv"));
-    assert_eq!(v["p10"], json!("pb_gv_web"), "playbook group_vars over inventory group_vars");
+    assert_eq!(
+        v["p10"],
+        json!("pb_gv_web"),
+        "playbook group_vars over inventory group_vars"
+    );
     assert_eq!(v["p11"], json!("pb_hv"), "playbook host_vars win");
     assert_eq!(v["from_host_inline"], json!("inline"));
     // Without a playbook dir.
@@ -271,8 +365,15 @@ fn playbook_dir_errors_carry_spans_and_are_cached() {
     let inv_file = write(t.path(), "hosts", "[web]\nweb1\n");
     write(t.path(), "play/group_vars/web.yml", "a: 1\n  b: 2\n");
     let inv = load_one(&inv_file);
-    let e = inv.host_vars("web1", Some(&t.path().join("play"))).unwrap_err();
-    assert!(e.0[0].span.as_ref().unwrap().location().contains("web.yml:"));
+    let e = inv
+        .host_vars("web1", Some(&t.path().join("play")))
+        .unwrap_err();
+    assert!(e.0[0]
+        .span
+        .as_ref()
+        .unwrap()
+        .location()
+        .contains("web.yml:"));
     assert!(inv.host_vars("web1", Some(&t.path().join("play"))).is_err());
     assert!(inv.host_vars("web1", None).is_ok());
 }
@@ -283,16 +384,32 @@ fn inventory_dir_vars_errors_fail_load() {
     let inv_file = write(t.path(), "hosts", "[web]\nweb1\n");
     write(t.path(), "group_vars/web.yml", "[1, 2]\n");
     let e = Inventory::load(&[inv_file.display().to_string()]).unwrap_err();
-    assert!(e.0[0].message.contains("must contain a mapping"), "{}", e.0[0].message);
+    assert!(
+        e.0[0].message.contains("must contain a mapping"),
+        "{}",
+        e.0[0].message
+    );
 }
 
 #[test]
 fn group_priority_orders_groups_of_the_same_depth() {
     let (_t, inv) = ini("[a]\nh\n[b]\nh\n[a:vars]\nx=a\n[b:vars]\nx=b\n");
-    assert_eq!(inv.host_vars("h", None).unwrap()["x"], json!("b"), "same depth: by name, b last");
-    let (_t, inv) = ini("[a]\nh\n[b]\nh\n[a:vars]\nx=a\nansible_group_priority=10\n[b:vars]\nx=b\n");
-    assert_eq!(inv.host_vars("h", None).unwrap()["x"], json!("a"), "higher priority wins");
-    assert!(!inv.host_vars("h", None).unwrap().contains_key("ansible_group_priority"));
+    assert_eq!(
+        inv.host_vars("h", None).unwrap()["x"],
+        json!("b"),
+        "same depth: by name, b last"
+    );
+    let (_t, inv) =
+        ini("[a]\nh\n[b]\nh\n[a:vars]\nx=a\nansible_group_priority=10\n[b:vars]\nx=b\n");
+    assert_eq!(
+        inv.host_vars("h", None).unwrap()["x"],
+        json!("a"),
+        "higher priority wins"
+    );
+    assert!(!inv
+        .host_vars("h", None)
+        .unwrap()
+        .contains_key("ansible_group_priority"));
     // Depth beats priority.
     let (_t, inv) =
         ini("[parent:children]\nkid\n[kid]\nh\n[parent:vars]\nx=parent\nansible_group_priority=99\n[kid:vars]\nx=kid\n");
@@ -323,7 +440,11 @@ fn list_json_shape() {
         })
     );
     let keys: Vec<&String> = j.as_object().unwrap().keys().collect();
-    assert_eq!(keys, ["_meta", "all", "prod", "web"], "keys are sorted like json.dumps(sort_keys=True)");
+    assert_eq!(
+        keys,
+        ["_meta", "all", "prod", "web"],
+        "keys are sorted like json.dumps(sort_keys=True)"
+    );
     let e = inv.to_list_json_export();
     assert_eq!(e["prod"]["vars"], json!({"env": "prod"}));
     assert_eq!(e["web"]["vars"], json!({"ansible_group_priority": 3}));
@@ -338,10 +459,16 @@ fn graph() {
         inv.to_graph(None),
         "@all:\n  |--@ungrouped:\n  |  |--top\n  |--@db:\n  |  |--db1\n  |--@prod:\n  |  |--@web:\n  |  |  |--web1\n  |  |  |--web2\n"
     );
-    assert_eq!(inv.to_graph(Some("prod")), "@prod:\n  |--@web:\n  |  |--web1\n  |  |--web2\n");
+    assert_eq!(
+        inv.to_graph(Some("prod")),
+        "@prod:\n  |--@web:\n  |  |--web1\n  |  |--web2\n"
+    );
     assert_eq!(inv.to_graph(Some("nope")), "");
     let (_t, inv) = ini("[web]\nweb1\n");
-    assert_eq!(inv.to_graph(None), "@all:\n  |--@ungrouped:\n  |--@web:\n  |  |--web1\n");
+    assert_eq!(
+        inv.to_graph(None),
+        "@all:\n  |--@ungrouped:\n  |--@web:\n  |  |--web1\n"
+    );
 }
 
 #[test]
@@ -355,7 +482,10 @@ fn errors_carry_file_line_and_column() {
     let s = e.0[1].span.as_ref().unwrap();
     assert_eq!(s.location(), format!("{}:4:4", p.display()));
     let rendered = e.to_string();
-    assert!(rendered.contains("web[01:x]") && rendered.contains("^^^^^^"), "{rendered}");
+    assert!(
+        rendered.contains("web[01:x]") && rendered.contains("^^^^^^"),
+        "{rendered}"
+    );
 }
 
 #[test]

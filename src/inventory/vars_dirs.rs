@@ -36,10 +36,7 @@ impl VarsDir {
         let mut diags = Diagnostics::default();
         let groups = load_entities(&base.join("group_vars"), groups, warnings, &mut diags);
         let hosts = load_entities(&base.join("host_vars"), hosts, warnings, &mut diags);
-        diags.finish(VarsDir {
-            groups,
-            hosts,
-        })
+        diags.finish(VarsDir { groups, hosts })
     }
 
     pub fn group(&self, name: &str) -> Option<&Map<String, Value>> {
@@ -63,7 +60,11 @@ fn load_entities<'a>(
     }
     if !dir.is_dir() {
         warnings.push(Diagnostic::new(
-            format!("Found {} that is not a directory, skipping: {}", dir.file_name().unwrap_or_default().to_string_lossy(), dir.display()),
+            format!(
+                "Found {} that is not a directory, skipping: {}",
+                dir.file_name().unwrap_or_default().to_string_lossy(),
+                dir.display()
+            ),
             None,
         ));
         return out;
@@ -71,7 +72,10 @@ fn load_entities<'a>(
     let listing: HashSet<OsString> = match std::fs::read_dir(dir) {
         Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.file_name())).collect(),
         Err(e) => {
-            diags.push(Diagnostic::new(format!("cannot read {}: {e}", dir.display()), None));
+            diags.push(Diagnostic::new(
+                format!("cannot read {}: {e}", dir.display()),
+                None,
+            ));
             return out;
         }
     };
@@ -98,7 +102,11 @@ fn load_entities<'a>(
 /// `DataLoader.find_vars_files`: the files holding NAME's variables, in merge order.
 fn find_vars_files(dir: &Path, name: &str, listing: &HashSet<OsString>) -> Vec<PathBuf> {
     for ext in std::iter::once("").chain(EXTENSIONS) {
-        let file_name = if ext.is_empty() { name.to_string() } else { format!("{name}.{ext}") };
+        let file_name = if ext.is_empty() {
+            name.to_string()
+        } else {
+            format!("{name}.{ext}")
+        };
         let exists = if name.contains('/') {
             dir.join(&file_name).exists()
         } else {
@@ -149,7 +157,10 @@ pub fn load_vars_file(path: &Path) -> Result<Option<Map<String, Value>>, Diagnos
     if file.text.starts_with("$ANSIBLE_VAULT") {
         return Err(Diagnostic::at(
             &Span::new(&file, 0, file.text.find('\n').unwrap_or(file.text.len())),
-            format!("{} is encrypted with Ansible Vault, which converge does not support", path.display()),
+            format!(
+                "{} is encrypted with Ansible Vault, which converge does not support",
+                path.display()
+            ),
         )
         .with_hint("decrypt it (`ansible-vault decrypt`) or provide the secret another way"));
     }
@@ -178,7 +189,12 @@ pub fn load_vars_file(path: &Path) -> Result<Option<Map<String, Value>>, Diagnos
         .with_hint("write variables as `name: value` lines at the top level of the file"));
     }
     let entries = node.string_keys("a variables file")?;
-    Ok(Some(entries.into_iter().map(|(k, _, v)| (k, v.to_json())).collect()))
+    Ok(Some(
+        entries
+            .into_iter()
+            .map(|(k, _, v)| (k, v.to_json()))
+            .collect(),
+    ))
 }
 
 #[cfg(test)]
@@ -226,8 +242,17 @@ mod tests {
         write(&d.join("host_vars/h1.yml"), "- a\n- b\n");
         let e = VarsDir::load(d, ["web"], ["h1"], &mut Vec::new()).unwrap_err();
         assert_eq!(e.0.len(), 2);
-        assert!(e.0[0].span.as_ref().unwrap().location().contains("web.yml:"));
-        assert!(e.0[1].message.contains("must contain a mapping"), "{}", e.0[1].message);
+        assert!(e.0[0]
+            .span
+            .as_ref()
+            .unwrap()
+            .location()
+            .contains("web.yml:"));
+        assert!(
+            e.0[1].message.contains("must contain a mapping"),
+            "{}",
+            e.0[1].message
+        );
         assert_eq!(e.0[1].span.as_ref().unwrap().line, 1);
     }
 }

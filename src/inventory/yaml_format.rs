@@ -15,8 +15,9 @@ pub fn parse(root: &Node, b: &mut Builder, diags: &mut Diagnostics) {
         Yaml::Map(_) => {}
         Yaml::Null => {
             diags.push(
-                Diagnostic::at(&root.span, "Parsed empty YAML file")
-                    .with_hint("a YAML inventory starts with a group, e.g. `all:` with `hosts:` under it"),
+                Diagnostic::at(&root.span, "Parsed empty YAML file").with_hint(
+                    "a YAML inventory starts with a group, e.g. `all:` with `hosts:` under it",
+                ),
             );
             return;
         }
@@ -70,16 +71,28 @@ fn is_map_or_null(n: &Node) -> bool {
 }
 
 /// `_parse_group`: returns whether the group now exists (so a parent may link it).
-fn parse_group(name: &str, key: &Node, data: &Node, b: &mut Builder, diags: &mut Diagnostics) -> bool {
+fn parse_group(
+    name: &str,
+    key: &Node,
+    data: &Node,
+    b: &mut Builder,
+    diags: &mut Diagnostics,
+) -> bool {
     if !is_map_or_null(data) {
         b.warnings.push(
-            Diagnostic::at(&data.span, format!("Skipping '{name}' as this is not a valid group definition"))
-                .with_hint("a group is a mapping with `hosts:`, `children:` and/or `vars:`"),
+            Diagnostic::at(
+                &data.span,
+                format!("Skipping '{name}' as this is not a valid group definition"),
+            )
+            .with_hint("a group is a mapping with `hosts:`, `children:` and/or `vars:`"),
         );
         return b.has_group(name);
     }
     if let Err(m) = b.add_group(name) {
-        diags.push(Diagnostic::at(&key.span, format!("Unable to add group {name}: {m}")));
+        diags.push(Diagnostic::at(
+            &key.span,
+            format!("Unable to add group {name}: {m}"),
+        ));
         return false;
     }
     let Yaml::Map(entries) = &data.value else {
@@ -89,15 +102,24 @@ fn parse_group(name: &str, key: &Node, data: &Node, b: &mut Builder, diags: &mut
     // Ansible checks the three sections before reading any of them.
     let mut ok = true;
     for (k, v) in entries {
-        let Some(section) = k.as_str().filter(|s| matches!(*s, "vars" | "children" | "hosts")) else {
+        let Some(section) = k
+            .as_str()
+            .filter(|s| matches!(*s, "vars" | "children" | "hosts"))
+        else {
             continue;
         };
         if !(is_map_or_null(v) || matches!(v.value, Yaml::Str(_))) {
-            let example = match section {
-                "hosts" => "hosts:\n  web1:\n  web2:\n    ansible_host: 10.0.0.2",
-                "children" => "children:\n  webservers:\n  dbservers:",
-                _ => "vars:\n  http_port: 80",
+            let how = match section {
+                "hosts" => {
+                    "one `web1:` line per host (a colon, no dash), its variables indented under it"
+                }
+                "children" => "one `webservers:` line per child group (a colon, no dash)",
+                _ => "names and values such as `http_port: 80`",
             };
+            let hint = format!(
+                "write `{section}:` as a mapping, not {}: {how}",
+                v.kind_name()
+            );
             diags.push(
                 Diagnostic::at(
                     &v.span,
@@ -106,9 +128,7 @@ fn parse_group(name: &str, key: &Node, data: &Node, b: &mut Builder, diags: &mut
                         v.kind_name()
                     ),
                 )
-                .with_hint(format!(
-                    "write `{section}` as a mapping (each name followed by a colon), not a list:\n{example}"
-                )),
+                .with_hint(hint),
             );
             ok = false;
         }
@@ -119,13 +139,22 @@ fn parse_group(name: &str, key: &Node, data: &Node, b: &mut Builder, diags: &mut
 
     for (k, v) in entries {
         let Some(kname) = k.scalar_text() else {
-            diags.push(Diagnostic::at(&k.span, format!("keys of group \"{name}\" must be strings")));
+            diags.push(Diagnostic::at(
+                &k.span,
+                format!("keys of group \"{name}\" must be strings"),
+            ));
             continue;
         };
-        if !(is_map_or_null(v) || (matches!(v.value, Yaml::Str(_)) && matches!(kname.as_str(), "vars" | "children" | "hosts"))) {
+        if !(is_map_or_null(v)
+            || (matches!(v.value, Yaml::Str(_))
+                && matches!(kname.as_str(), "vars" | "children" | "hosts")))
+        {
             b.warnings.push(Diagnostic::at(
                 &k.span,
-                format!("Skipping key ({kname}) in group ({name}) as it is not a mapping, it is {}", v.kind_name()),
+                format!(
+                    "Skipping key ({kname}) in group ({name}) as it is not a mapping, it is {}",
+                    v.kind_name()
+                ),
             ));
             continue;
         }
@@ -195,7 +224,14 @@ fn each_entry(
     }
 }
 
-fn host_entry(group: &str, pattern: &str, key: &Node, value: &Node, b: &mut Builder, diags: &mut Diagnostics) {
+fn host_entry(
+    group: &str,
+    pattern: &str,
+    key: &Node,
+    value: &Node,
+    b: &mut Builder,
+    diags: &mut Diagnostics,
+) {
     let (hosts, port) = match ranges::expand_hostpattern(pattern) {
         Ok(x) => x,
         Err(e) => {
@@ -263,7 +299,10 @@ mod tests {
         assert_eq!(b.groups["all"].hosts, ["h1", "h2"]);
         assert_eq!(b.groups["all"].vars["ntp"], json!("pool.ntp.org"));
         assert_eq!(b.groups["all"].children, ["ungrouped", "web", "db"]);
-        assert_eq!(b.groups["web"].hosts, ["web1.example.com", "web2.example.com"]);
+        assert_eq!(
+            b.groups["web"].hosts,
+            ["web1.example.com", "web2.example.com"]
+        );
         assert_eq!(b.groups["web"].vars["http_port"], json!(80));
         assert_eq!(b.groups["db"].hosts, ["db1"]);
         assert_eq!(b.hosts["h2"].vars["ansible_port"], json!(2222));
@@ -272,9 +311,15 @@ mod tests {
 
     #[test]
     fn hosts_as_a_list_is_an_error_with_a_hint() {
-        let e = load("all:\n  children:\n    web:\n      hosts:\n        - web1\n        - web2\n").unwrap_err();
+        let e = load("all:\n  children:\n    web:\n      hosts:\n        - web1\n        - web2\n")
+            .unwrap_err();
         let d = &e.0[0];
-        assert!(d.message.contains("Invalid \"hosts\" entry for \"web\" group"), "{}", d.message);
+        assert!(
+            d.message
+                .contains("Invalid \"hosts\" entry for \"web\" group"),
+            "{}",
+            d.message
+        );
         let s = d.span.as_ref().unwrap();
         assert_eq!((s.line, s.col), (5, 9));
         assert!(d.hint.as_ref().unwrap().contains("mapping"));
@@ -283,19 +328,35 @@ mod tests {
     #[test]
     fn structure_errors_and_warnings() {
         assert!(load("").unwrap_err().0[0].message.contains("empty"));
-        assert!(load("- a\n- b\n").unwrap_err().0[0].message.contains("should be a dictionary"));
-        assert!(load("plugin: aws_ec2\n").unwrap_err().0[0].message.contains("Plugin configuration"));
+        assert!(load("- a\n- b\n").unwrap_err().0[0]
+            .message
+            .contains("should be a dictionary"));
+        assert!(load("plugin: aws_ec2\n").unwrap_err().0[0]
+            .message
+            .contains("Plugin configuration"));
         let e = load("all:\n  hosts:\n    h1: just-a-string\n").unwrap_err();
-        assert!(e.0[0].message.contains("expected dictionary"), "{}", e.0[0].message);
+        assert!(
+            e.0[0].message.contains("expected dictionary"),
+            "{}",
+            e.0[0].message
+        );
         let e = load("all:\n  hosts:\n    web[01:x]:\n").unwrap_err();
         let s = e.0[0].span.as_ref().unwrap();
         assert_eq!((s.line, s.col), (3, 8));
         let b = load("all:\n  hots:\n    h1:\nweird: [1]\n").unwrap();
         assert_eq!(b.warnings.len(), 2);
         let e = load("all:\n  children:\n    web: [a]\n").unwrap_err();
-        assert!(e.0[0].message.contains("not a known host nor group"), "{}", e.0[0].message);
+        assert!(
+            e.0[0].message.contains("not a known host nor group"),
+            "{}",
+            e.0[0].message
+        );
         let e = load("a:\n  children:\n    b:\n      children:\n        a:\n").unwrap_err();
-        assert!(e.0[0].message.contains("recursive dependency loop"), "{}", e.0[0].message);
+        assert!(
+            e.0[0].message.contains("recursive dependency loop"),
+            "{}",
+            e.0[0].message
+        );
     }
 
     #[test]

@@ -26,9 +26,10 @@
 //! What the executor must provide (see [`HostResult`]):
 //! * `data` is a JSON object (the registered result without `changed`/`failed`/`msg`, which the
 //!   printer adds from `status` and `msg`); other shapes are not printed;
-//! * `data["_show"] = true` marks a result meant for display (what `debug` returns: Ansible's
-//!   `_ansible_verbose_always`): its `=> {json}` is printed at every verbosity, indented, with
-//!   only `msg` when there is one (else the variables, without `changed`);
+//! * `data["_show"]` marks a result meant for display (Ansible's `_ansible_verbose_always`): its
+//!   `=> {json}` is printed at every verbosity, indented. `true` is for `debug`: only `msg` when
+//!   there is one (else the variables, without `changed`); `"all"` is for the other modules that
+//!   always show their result (`assert`): the whole result, `changed` included;
 //! * loop results carry their items in `items` (each with `item` as label); the parent's own
 //!   line is printed only when every item was skipped (`skipping: [h]`), or when unreachable;
 //! * `NoHostsMatched` prints both the host-pattern warning and `skipping: no hosts matched`: the
@@ -349,11 +350,11 @@ impl Printer {
 
     fn render_result(&self, r: &HostResult, b: &mut Vec<Chunk>) {
         let host = &r.host;
-        let show = is_show(r);
+        let show = Show::of(r);
         if !r.items.is_empty() && r.status != ResultStatus::Unreachable {
             self.render_diffs(r, b);
             for item in &r.items {
-                self.render_item(r, item, show || is_show(item), b);
+                self.render_item(r, item, show.or(Show::of(item)), b);
             }
             match r.status {
                 ResultStatus::Skipped => {
@@ -399,14 +400,14 @@ impl Printer {
                 b.push(self.line(&text, color::SKIP));
             }
             ResultStatus::Failed => {
-                let json = self.dump(&self.result_json(r, false), false);
+                let json = self.dump(&self.result_json(r, Show::No), Show::No);
                 b.push(self.line(&format!("fatal: [{host}]: FAILED! => {json}"), color::ERROR));
                 if r.ignored {
                     b.push(self.line("...ignoring", color::SKIP));
                 }
             }
             ResultStatus::Unreachable => {
-                let json = self.dump(&self.result_json(r, false), false);
+                let json = self.dump(&self.result_json(r, Show::No), Show::No);
                 b.push(self.line(
                     &format!("fatal: [{host}]: UNREACHABLE! => {json}"),
                     color::UNREACHABLE,
@@ -418,7 +419,7 @@ impl Printer {
         }
     }
 
-    fn render_item(&self, parent: &HostResult, item: &HostResult, show: bool, b: &mut Vec<Chunk>) {
+    fn render_item(&self, parent: &HostResult, item: &HostResult, show: Show, b: &mut Vec<Chunk>) {
         if parent.no_log && !item.no_log {
             let censored = HostResult {
                 no_log: true,
@@ -456,7 +457,7 @@ impl Printer {
                 b.push(self.line(&text, color::SKIP));
             }
             ResultStatus::Failed | ResultStatus::Unreachable => {
-                let json = self.dump(&self.result_json(item, false), false);
+                let json = self.dump(&self.result_json(item, Show::No), Show::No);
                 b.push(self.line(
                     &format!("failed: [{host}] (item={label}) => {json}"),
                     color::ERROR,
@@ -484,19 +485,19 @@ impl Printer {
     }
 
     /// Ansible's `_run_is_verbose`: `-v`, or a result meant for display.
-    fn is_verbose(&self, show: bool) -> bool {
-        self.opts.verbosity > 0 || show
+    fn is_verbose(&self, show: Show) -> bool {
+        self.opts.verbosity > 0 || show != Show::No
     }
 
     /// Ansible's `_dump_results`: indented for results meant for display and from `-vvv` on.
-    fn dump(&self, json: &Value, show: bool) -> String {
-        let indent = (show || self.opts.verbosity > 2).then_some(4);
+    fn dump(&self, json: &Value, show: Show) -> String {
+        let indent = (show != Show::No || self.opts.verbosity > 2).then_some(4);
         pyjson::dumps(json, indent)
     }
 
     /// The result as Ansible shows it: the registered data with `changed`, `msg` (and
     /// `unreachable`) added, internal keys removed; `debug`-like results keep only their message.
-    fn result_json(&self, r: &HostResult, show: bool) -> Value {
+    fn result_json(&self, r: &HostResult, show: Show) -> Value {
         let changed = r.status == ResultStatus::Changed;
         if r.no_log {
             let mut m = Map::new();
@@ -525,7 +526,7 @@ impl Printer {
                 m.insert("msg".into(), msg.clone().into());
             }
         }
-        if show {
+        if show == Show::Debug {
             // Ansible's `_clean_results` for debug: the message alone, or the variables.
             if let Some(msg) = m.get("msg").cloned() {
                 m.clear();
@@ -578,9 +579,36 @@ fn task_banner(name: &str, role: Option<&str>, handler: bool) -> String {
     }
 }
 
-/// Whether the executor marked the result for display (`debug`): `data["_show"] == true`.
-fn is_show(r: &HostResult) -> bool {
-    r.data.get("_show") == Some(&Value::Bool(true))
+/// How the executor marked a result for display: `data["_show"]`, Ansible's
+/// `_ansible_verbose_always`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Show {
+    /// Not marked: the JSON is printed from `-v` on.
+    No,
+    /// `_show: true` (`debug`): always printed, indented, cleaned like Ansible cleans `debug`'s
+    /// result (the `msg` alone, or the variables without `changed`).
+    Debug,
+    /// `_show: "all"` (`assert`): always printed, indented, the whole result.
+    All,
+}
+
+impl Show {
+    fn of(r: &HostResult) -> Show {
+        match r.data.get("_show") {
+            Some(Value::Bool(true)) => Show::Debug,
+            Some(Value::String(s)) if s == "all" => Show::All,
+            _ => Show::No,
+        }
+    }
+
+    /// The parent's marking, else the item's.
+    fn or(self, other: Show) -> Show {
+        if self == Show::No {
+            other
+        } else {
+            self
+        }
+    }
 }
 
 /// Ansible's `Display.display`: the message in color (each line), and a newline unless it ends

@@ -673,3 +673,18 @@ fn no_log_items_are_censored() {
         "failed: [h] (item=(censored due to no_log)) => {\"censored\": \"the output has been hidden due to the fact that 'no_log: true' was specified for this result\", \"changed\": false}\n"
     );
 }
+
+#[test]
+fn show_all_prints_the_whole_result_like_assert() {
+    // From ansible-core 2.19: `assert: {that: [true]}`, then `debug: msg=m` with
+    // `changed_when: true`.
+    let mut assert_ok = result("localhost", ResultStatus::Ok);
+    assert_ok.data = json!({"changed": false, "msg": "All assertions passed", "_show": "all"});
+    let mut debug = result("localhost", ResultStatus::Changed);
+    debug.data = json!({"changed": true, "msg": "m", "_show": true});
+    assert_eq!(
+        render(&[Event::HostResult(assert_ok), Event::HostResult(debug)], opts()),
+        "ok: [localhost] => {\n    \"changed\": false,\n    \"msg\": \"All assertions passed\"\n}\n\
+         changed: [localhost] => {\n    \"msg\": \"m\"\n}\n"
+    );
+}

@@ -7,6 +7,7 @@
 //! never tear.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// How often the spinner turns while a task runs.
@@ -16,6 +17,8 @@ const TICK: Duration = Duration::from_millis(120);
 pub struct Progress {
     bar: ProgressBar,
     check: bool,
+    /// Where to draw, handed to the bar at the first task: nothing is drawn before it.
+    target: Mutex<Option<ProgressDrawTarget>>,
 }
 
 impl Progress {
@@ -38,11 +41,14 @@ impl Progress {
         let style = ProgressStyle::with_template(template)
             .unwrap_or_else(|_| ProgressStyle::default_spinner())
             .tick_chars("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏ ");
-        let bar = ProgressBar::with_draw_target(Some(0), target).with_style(style);
-        if check {
-            bar.set_prefix("[check] ");
+        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::hidden())
+            .with_style(style)
+            .with_prefix(if check { "[check] " } else { "" });
+        Progress {
+            bar,
+            check,
+            target: Mutex::new(Some(target)),
         }
-        Progress { bar, check }
     }
 
     /// A play starts: no task yet.
@@ -61,8 +67,11 @@ impl Progress {
         self.bar.set_message(banner.to_string());
         self.bar.set_length(hosts as u64);
         self.bar.set_position(0);
-        // Started here rather than at creation, so nothing is drawn before the first task.
-        self.bar.enable_steady_tick(TICK);
+        let target = self.target.lock().map(|mut t| t.take()).unwrap_or(None);
+        if let Some(target) = target {
+            self.bar.set_draw_target(target);
+            self.bar.enable_steady_tick(TICK);
+        }
     }
 
     /// One host finished the current task.

@@ -148,7 +148,11 @@ pub(crate) fn ansible_bool(v: &Value) -> bool {
         ValueKind::Bool => v.is_true(),
         ValueKind::None | ValueKind::Undefined => false,
         ValueKind::String => matches!(
-            v.as_str().unwrap_or_default().trim().to_ascii_lowercase().as_str(),
+            v.as_str()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+                .as_str(),
             "yes" | "on" | "1" | "true"
         ),
         ValueKind::Number => f64::try_from(v.clone()).is_ok_and(|f| f == 1.0),
@@ -228,7 +232,8 @@ mod tests {
 
     #[test]
     fn json_roundtrip_keeps_order_and_types() {
-        let j = json!({"z": 1, "a": [true, null, 1.5, "s", {"k": -3}], "m": 18446744073709551615u64});
+        let j =
+            json!({"z": 1, "a": [true, null, 1.5, "s", {"k": -3}], "m": 18446744073709551615u64});
         let v = json_to_value(&j);
         assert_eq!(value_to_json(&v).unwrap(), j);
         let keys: Vec<_> = value_to_json(&v)

@@ -104,7 +104,11 @@ pub(crate) fn crypt(
             sha_crypt::sha256_simple(password, &params).map_err(crypt_err)
         };
     };
-    if salt.is_empty() || salt.chars().any(|c| c == '$' || c == ':' || c.is_whitespace()) {
+    if salt.is_empty()
+        || salt
+            .chars()
+            .any(|c| c == '$' || c == ':' || c.is_whitespace())
+    {
         return Err(err(
             "password_hash: the salt must be non-empty, without '$', ':' or whitespace",
         ));
@@ -113,17 +117,18 @@ pub(crate) fn crypt(
     let salt = salt.as_str();
     let hashed = if prefix == "$6$" {
         let params = Sha512Params::new(rounds).map_err(crypt_err)?;
-        sha_crypt::sha512_crypt_b64(password.as_bytes(), salt.as_bytes(), &params).map_err(crypt_err)?
+        sha_crypt::sha512_crypt_b64(password.as_bytes(), salt.as_bytes(), &params)
+            .map_err(crypt_err)?
     } else {
         let params = Sha256Params::new(rounds).map_err(crypt_err)?;
-        sha_crypt::sha256_crypt_b64(password.as_bytes(), salt.as_bytes(), &params).map_err(crypt_err)?
+        sha_crypt::sha256_crypt_b64(password.as_bytes(), salt.as_bytes(), &params)
+            .map_err(crypt_err)?
     };
     Ok(format!("{prefix}{rounds_part}{salt}${hashed}"))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::template::tests::{eval_err, render};
     use serde_json::json;
 
@@ -131,16 +136,36 @@ mod tests {
     fn hash_filters() {
         // python3 -c "import hashlib; print(hashlib.new(h, b'hello').hexdigest())"
         let r = |s: &str| render(s, json!({"v": "hello"}));
-        assert_eq!(r("{{ v | hash('md5') }}"), "5d41402abc4b2a76b9719d911017c592");
-        assert_eq!(r("{{ v | hash }}"), "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d");
-        assert_eq!(r("{{ v | sha1 }}"), "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d");
-        assert_eq!(r("{{ v | checksum }}"), "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d");
+        assert_eq!(
+            r("{{ v | hash('md5') }}"),
+            "5d41402abc4b2a76b9719d911017c592"
+        );
+        assert_eq!(
+            r("{{ v | hash }}"),
+            "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d"
+        );
+        assert_eq!(
+            r("{{ v | sha1 }}"),
+            "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d"
+        );
+        assert_eq!(
+            r("{{ v | checksum }}"),
+            "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d"
+        );
         assert_eq!(r("{{ v | md5 }}"), "5d41402abc4b2a76b9719d911017c592");
-        assert_eq!(r("{{ v | hash('sha224') }}"), "ea09ae9cc6768c50fcee903ed054556e5bfc8347907f12598aa24193");
-        assert_eq!(r("{{ v | hash('sha256') }}"), "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+        assert_eq!(
+            r("{{ v | hash('sha224') }}"),
+            "ea09ae9cc6768c50fcee903ed054556e5bfc8347907f12598aa24193"
+        );
+        assert_eq!(
+            r("{{ v | hash('sha256') }}"),
+            "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+        );
         assert_eq!(r("{{ v | hash('sha384') }}"), "59e1748777448c69de6b800d7a33bbfb9ff1b463e44354c3553bcdb9c666fa90125a3c79f90397bdf5f6a13de828684f");
         assert_eq!(r("{{ v | hash('sha512') }}"), "9b71d224bd62f3785d96d46ad3ea3d73319bfbc2890caadae2dff72519673ca72323c3d99ba5c11d7c7acc6e14b8c5da0c4663475c2e5c3adef46f73bcdec043");
-        assert!(eval_err("v | hash('blake')", json!({"v": "x"})).message.contains("unsupported"));
+        assert!(eval_err("v | hash('blake')", json!({"v": "x"}))
+            .message
+            .contains("unsupported"));
     }
 
     #[test]
@@ -170,7 +195,13 @@ mod tests {
         let random = r("{{ pw | password_hash('sha512') }}");
         assert!(random.starts_with("$6$") && random.len() > 90, "{random}");
         assert_ne!(random, r("{{ pw | password_hash('sha512') }}"));
-        assert!(eval_err("pw | password_hash('md5')", json!({"pw": "x"})).message.contains("unsupported"));
-        assert!(eval_err("pw | password_hash('sha512', 'a$b')", json!({"pw": "x"})).message.contains("salt"));
+        assert!(eval_err("pw | password_hash('md5')", json!({"pw": "x"}))
+            .message
+            .contains("unsupported"));
+        assert!(
+            eval_err("pw | password_hash('sha512', 'a$b')", json!({"pw": "x"}))
+                .message
+                .contains("salt")
+        );
     }
 }

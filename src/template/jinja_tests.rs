@@ -12,9 +12,15 @@ use minijinja::{Environment, Error};
 use std::cmp::Ordering;
 
 pub(crate) fn register(env: &mut Environment<'static>) {
-    env.add_test("match", |v: &Value, p: String, kw: Kwargs| regex_test(v, &p, &kw, "match"));
-    env.add_test("search", |v: &Value, p: String, kw: Kwargs| regex_test(v, &p, &kw, "search"));
-    env.add_test("regex", |v: &Value, p: String, kw: Kwargs| regex_test(v, &p, &kw, "search"));
+    env.add_test("match", |v: &Value, p: String, kw: Kwargs| {
+        regex_test(v, &p, &kw, "match")
+    });
+    env.add_test("search", |v: &Value, p: String, kw: Kwargs| {
+        regex_test(v, &p, &kw, "search")
+    });
+    env.add_test("regex", |v: &Value, p: String, kw: Kwargs| {
+        regex_test(v, &p, &kw, "search")
+    });
     env.add_test("failed", failed);
     env.add_test("failure", failed);
     env.add_test("succeeded", succeeded);
@@ -24,16 +30,24 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_test("change", changed);
     env.add_test("skipped", skipped);
     env.add_test("skip", skipped);
-    env.add_test("unreachable", |v: &Value| result_flag(v, "unreachable", "unreachable"));
-    env.add_test("reachable", |v: &Value| result_flag(v, "unreachable", "reachable").map(|b| !b));
+    env.add_test("unreachable", |v: &Value| {
+        result_flag(v, "unreachable", "unreachable")
+    });
+    env.add_test("reachable", |v: &Value| {
+        result_flag(v, "unreachable", "reachable").map(|b| !b)
+    });
     env.add_test("truthy", truthy);
     env.add_test("falsy", |v: &Value, kw: Kwargs| truthy(v, kw).map(|b| !b));
     env.add_test("sequence", is_sequence);
     env.add_test("contains", |seq: &Value, item: &Value| contains(seq, item));
     env.add_test("subset", |a: &Value, b: &Value| subset(a, b));
     env.add_test("superset", |a: &Value, b: &Value| subset(b, a));
-    env.add_test("all", |v: &Value| Ok::<_, Error>(to_list(v)?.iter().all(Value::is_true)));
-    env.add_test("any", |v: &Value| Ok::<_, Error>(to_list(v)?.iter().any(Value::is_true)));
+    env.add_test("all", |v: &Value| {
+        Ok::<_, Error>(to_list(v)?.iter().all(Value::is_true))
+    });
+    env.add_test("any", |v: &Value| {
+        Ok::<_, Error>(to_list(v)?.iter().any(Value::is_true))
+    });
     env.add_test("version", version_test);
     env.add_test("version_compare", version_test);
     env.add_filter("version_compare", version_test);
@@ -105,9 +119,17 @@ fn truthy(value: &Value, kwargs: Kwargs) -> Result<bool, Error> {
         .is_some_and(|v| v.is_true());
     kwargs.assert_all_used()?;
     require_defined(value)?;
-    if convert && matches!(value.kind(), ValueKind::String | ValueKind::Bool | ValueKind::Number) {
+    if convert
+        && matches!(
+            value.kind(),
+            ValueKind::String | ValueKind::Bool | ValueKind::Number
+        )
+    {
         let s = value.to_string().to_ascii_lowercase();
-        if matches!(s.as_str(), "yes" | "on" | "1" | "true" | "no" | "off" | "0" | "false") {
+        if matches!(
+            s.as_str(),
+            "yes" | "on" | "1" | "true" | "no" | "off" | "0" | "false"
+        ) {
             return Ok(matches!(s.as_str(), "yes" | "on" | "1" | "true"));
         }
     }
@@ -178,7 +200,8 @@ fn loose_parts(v: &str) -> Vec<Part> {
     let flush = |cur: &mut String, num: bool, parts: &mut Vec<Part>| {
         if !cur.is_empty() {
             parts.push(if num {
-                cur.parse::<u128>().map_or_else(|_| Part::Str(cur.clone()), Part::Num)
+                cur.parse::<u128>()
+                    .map_or_else(|_| Part::Str(cur.clone()), Part::Num)
             } else {
                 Part::Str(cur.clone())
             });
@@ -246,7 +269,6 @@ fn version_test(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::template::tests::{eval, eval_err};
     use serde_json::json;
 
@@ -280,7 +302,9 @@ mod tests {
         assert!(t("bad is failed") && t("bad is not succeeded"));
         assert!(t("chg is changed") && t("ok is not changed") && t("loop is changed"));
         assert!(t("skp is skipped") && t("ok is not skipped"));
-        assert!(t("d is not failed") && t("d is reachable"));
+        assert!(t("d is not failed") && t("d is reachable") && t("ok is successful"));
+        assert!(t("bad is failure") && t("chg is change") && t("skp is skip"));
+        assert!(t("{'unreachable': true} is unreachable"));
         let e = eval_err("s is failed", json!({"s": "x"}));
         assert!(e.message.contains("expects a dictionary"), "{}", e.message);
     }
@@ -298,9 +322,16 @@ mod tests {
     fn truthy_falsy_sequence_contains() {
         assert!(t("s is truthy") && t("z is falsy") && t("e is falsy") && t("l is truthy"));
         assert!(t("'no' is truthy") && t("'no' is falsy(convert_bool=true)"));
-        assert!(t("s is sequence") && t("l is sequence") && t("d is sequence") && t("not (1 is sequence)"));
+        assert!(
+            t("s is sequence")
+                && t("l is sequence")
+                && t("d is sequence")
+                && t("not (1 is sequence)")
+        );
         assert!(t("l is contains(2)") && t("s is contains('tr')") && t("not (l is contains(5))"));
-        assert!(t("[1] is subset(l)") && t("l is superset([2])") && t("l is all") && t("[0, 1] is any"));
+        assert!(
+            t("[1] is subset(l)") && t("l is superset([2])") && t("l is all") && t("[0, 1] is any")
+        );
     }
 
     #[test]
@@ -317,7 +348,12 @@ mod tests {
 
     #[test]
     fn path_tests() {
-        assert!(t("'/' is abs") && t("'/' is directory") && t("'/' is exists") && t("not ('rel' is abs)"));
-        assert!(t("not ('/nonexistent/x' is file)"));
+        assert!(
+            t("'/' is abs")
+                && t("'/' is directory")
+                && t("'/' is exists")
+                && t("not ('rel' is abs)")
+        );
+        assert!(t("not ('/nonexistent/x' is file)") && t("not ('/' is link)"));
     }
 }

@@ -298,7 +298,14 @@ fn block_seq(out: &mut String, a: &[Json], col: usize, style: &YamlStyle, depth:
 }
 
 /// Write what follows `key:` or `-`.
-fn block_value(out: &mut String, v: &Json, col: usize, style: &YamlStyle, depth: usize, in_map: bool) {
+fn block_value(
+    out: &mut String,
+    v: &Json,
+    col: usize,
+    style: &YamlStyle,
+    depth: usize,
+    in_map: bool,
+) {
     let nested_block = match v {
         Json::Array(a) => !a.is_empty() && !use_flow(v, style),
         Json::Object(m) => !m.is_empty() && !use_flow(v, style),
@@ -415,7 +422,12 @@ fn yaml_string(s: &str, in_flow: bool) -> (String, bool) {
 
 fn needs_double_quotes(s: &str) -> bool {
     s.chars().any(|c| {
-        c == '\n' || c == '\r' || c == '\u{85}' || c == '\u{2028}' || c == '\u{2029}' || c == '\u{feff}'
+        c == '\n'
+            || c == '\r'
+            || c == '\u{85}'
+            || c == '\u{2028}'
+            || c == '\u{2029}'
+            || c == '\u{feff}'
             || (c.is_control() && c != '\t')
     })
 }
@@ -454,7 +466,7 @@ fn resolves_to_non_string(s: &str) -> bool {
     static RESOLVERS: OnceLock<Vec<Regex>> = OnceLock::new();
     let resolvers = RESOLVERS.get_or_init(|| {
         [
-            r"^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF|y|Y|n|N)$",
+            r"^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$",
             r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
             r"^(?:[-+]?0b[0-1_]+|[-+]?0o?[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$",
             r"^(?:<<|=|~|null|Null|NULL)$",
@@ -506,8 +518,12 @@ fn from_yaml(value: &Value) -> Result<Value, Error> {
         return Ok(value.clone());
     };
     let file = SourceFile::new("<from_yaml>", text);
-    let node = crate::yaml::load(&file)
-        .map_err(|d| err(format!("from_yaml: the value is not valid YAML: {}", d.message)))?;
+    let node = crate::yaml::load(&file).map_err(|d| {
+        err(format!(
+            "from_yaml: the value is not valid YAML: {}",
+            d.message
+        ))
+    })?;
     Ok(json_to_value(&node.to_json()))
 }
 
@@ -517,9 +533,15 @@ fn from_yaml_all(value: &Value) -> Result<Value, Error> {
         return Ok(value.clone());
     };
     let file = SourceFile::new("<from_yaml_all>", text);
-    let docs = crate::yaml::load_all(&file)
-        .map_err(|d| err(format!("from_yaml_all: the value is not valid YAML: {}", d.message)))?;
-    Ok(json_to_value(&Json::Array(docs.iter().map(|d| d.to_json()).collect())))
+    let docs = crate::yaml::load_all(&file).map_err(|d| {
+        err(format!(
+            "from_yaml_all: the value is not valid YAML: {}",
+            d.message
+        ))
+    })?;
+    Ok(json_to_value(&Json::Array(
+        docs.iter().map(|d| d.to_json()).collect(),
+    )))
 }
 
 #[cfg(test)]
@@ -542,22 +564,40 @@ mod tests {
             render("{{ d | to_json }}", c.clone()),
             r#"{"b": {"c": 1, "d": [1, "two", {"x": null}]}, "a": [1, 2], "s": "yes", "e": "", "n": "1.0", "m": "multi\nline", "q": "it's", "u": "h\u00e9llo", "t": true, "f": 1.5, "k": "a: b", "l": [], "o": {}}"#
         );
-        assert_eq!(render("{{ d.u | to_json(ensure_ascii=false) }}", c.clone()), "\"héllo\"");
-        assert_eq!(render("{{ d.a | to_json(indent=2) }}", c.clone()), "[\n  1,\n  2\n]");
-        assert_eq!(render("{{ {'b': 1, 'a': 2} | to_json(sort_keys=true) }}", c), r#"{"a": 2, "b": 1}"#);
+        assert_eq!(
+            render("{{ d.u | to_json(ensure_ascii=false) }}", c.clone()),
+            "\"héllo\""
+        );
+        assert_eq!(
+            render("{{ d.a | to_json(indent=2) }}", c.clone()),
+            "[\n  1,\n  2\n]"
+        );
+        assert_eq!(
+            render("{{ {'b': 1, 'a': 2} | to_json(sort_keys=true) }}", c),
+            r#"{"a": 2, "b": 1}"#
+        );
     }
 
     #[test]
     fn to_nice_json_matches_python() {
         // python3 -c 'import json; print(json.dumps(d, indent=4, sort_keys=True, separators=(",", ": ")))'
         let expected = "{\n    \"a\": [\n        1,\n        2\n    ],\n    \"b\": {\n        \"c\": 1,\n        \"d\": [\n            1,\n            \"two\",\n            {\n                \"x\": null\n            }\n        ]\n    },\n    \"e\": \"\",\n    \"f\": 1.5,\n    \"k\": \"a: b\",\n    \"l\": [],\n    \"m\": \"multi\\nline\",\n    \"n\": \"1.0\",\n    \"o\": {},\n    \"q\": \"it's\",\n    \"s\": \"yes\",\n    \"t\": true,\n    \"u\": \"h\\u00e9llo\"\n}";
-        assert_eq!(render("{{ d | to_nice_json }}", json!({"d": sample()})), expected);
-        assert_eq!(render("{{ [1] | to_nice_json(indent=2) }}", json!({})), "[\n  1\n]");
+        assert_eq!(
+            render("{{ d | to_nice_json }}", json!({"d": sample()})),
+            expected
+        );
+        assert_eq!(
+            render("{{ [1] | to_nice_json(indent=2) }}", json!({})),
+            "[\n  1\n]"
+        );
     }
 
     #[test]
     fn from_json_filter() {
-        assert_eq!(eval(r#"'{"a": [1, 2.5, null]}' | from_json"#, json!({})), json!({"a": [1, 2.5, null]}));
+        assert_eq!(
+            eval(r#"'{"a": [1, 2.5, null]}' | from_json"#, json!({})),
+            json!({"a": [1, 2.5, null]})
+        );
         assert_eq!(eval(r#"('{"a": 1}' | from_json).a"#, json!({})), json!(1));
         let e = eval_err("'{bad' | from_json", json!({}));
         assert!(e.message.contains("not valid JSON"), "{}", e.message);
@@ -567,25 +607,56 @@ mod tests {
     fn to_yaml_matches_pyyaml() {
         // python3 -c 'import yaml; print(yaml.dump(d, allow_unicode=True, default_flow_style=None))'
         let expected = "a: [1, 2]\nb:\n  c: 1\n  d:\n  - 1\n  - two\n  - {x: null}\ne: ''\nf: 1.5\nk: 'a: b'\nl: []\nm: \"multi\\nline\"\nn: '1.0'\no: {}\nq: it's\ns: 'yes'\nt: true\nu: héllo\n";
-        assert_eq!(dump_yaml(&sample(), &YamlStyle { indent: 2, flow: None, sort_keys: true }), expected);
-        assert_eq!(render("{{ d | to_yaml }}", json!({"d": sample()})), expected);
+        assert_eq!(
+            dump_yaml(
+                &sample(),
+                &YamlStyle {
+                    indent: 2,
+                    flow: None,
+                    sort_keys: true
+                }
+            ),
+            expected
+        );
+        assert_eq!(
+            render("{{ d | to_yaml }}", json!({"d": sample()})),
+            expected
+        );
         assert_eq!(render("{{ 'hello' | to_yaml }}", json!({})), "hello\n...\n");
         assert_eq!(render("{{ [1, 2] | to_yaml }}", json!({})), "[1, 2]\n");
-        assert_eq!(render("{{ [[1, 2], {'a': 1}] | to_yaml }}", json!({})), "- [1, 2]\n- {a: 1}\n");
-        assert_eq!(render("{{ {'a': [1]} | to_yaml(default_flow_style=true) }}", json!({})), "{a: [1]}\n");
+        assert_eq!(
+            render("{{ [[1, 2], {'a': 1}] | to_yaml }}", json!({})),
+            "- [1, 2]\n- {a: 1}\n"
+        );
+        assert_eq!(
+            render(
+                "{{ {'a': [1]} | to_yaml(default_flow_style=true) }}",
+                json!({})
+            ),
+            "{a: [1]}\n"
+        );
     }
 
     #[test]
     fn to_nice_yaml_matches_pyyaml() {
         // python3 -c 'import yaml; print(yaml.dump(d, indent=4, allow_unicode=True, default_flow_style=False))'
         let expected = "a:\n- 1\n- 2\nb:\n    c: 1\n    d:\n    - 1\n    - two\n    -   x: null\ne: ''\nf: 1.5\nk: 'a: b'\nl: []\nm: \"multi\\nline\"\nn: '1.0'\no: {}\nq: it's\ns: 'yes'\nt: true\nu: héllo\n";
-        assert_eq!(render("{{ d | to_nice_yaml }}", json!({"d": sample()})), expected);
         assert_eq!(
-            render("{{ [{'a': 1, 'b': [1, 2]}, [3, 4]] | to_nice_yaml(indent=2) }}", json!({})),
+            render("{{ d | to_nice_yaml }}", json!({"d": sample()})),
+            expected
+        );
+        assert_eq!(
+            render(
+                "{{ [{'a': 1, 'b': [1, 2]}, [3, 4]] | to_nice_yaml(indent=2) }}",
+                json!({})
+            ),
             "- a: 1\n  b:\n  - 1\n  - 2\n- - 3\n  - 4\n"
         );
         assert_eq!(
-            render("{{ {'z': 1, 'a': 2} | to_nice_yaml(sort_keys=false) }}", json!({})),
+            render(
+                "{{ {'z': 1, 'a': 2} | to_nice_yaml(sort_keys=false) }}",
+                json!({})
+            ),
             "z: 1\na: 2\n"
         );
     }
@@ -593,16 +664,60 @@ mod tests {
     #[test]
     fn yaml_quoting_round_trips() {
         let tricky = [
-            "yes", "No", "on", "null", "~", "", "1.0", "0x1f", "0644", "1e3", "2024-01-01", "-x",
-            "- x", "a: b", "a #b", "#c", "x:", "[a]", "{a}", "*ref", "&a", "!tag", "%p", "@at",
-            "`b`", " lead", "trail ", "tab\there", "new\nline", "quote'd", "dq\"", "back\\slash",
-            "plain text", "héllo", "=", "<<", ".inf", "1:20", "y",
+            "yes",
+            "No",
+            "on",
+            "null",
+            "~",
+            "",
+            "1.0",
+            "0x1f",
+            "0644",
+            "1e3",
+            "2024-01-01",
+            "-x",
+            "- x",
+            "a: b",
+            "a #b",
+            "#c",
+            "x:",
+            "[a]",
+            "{a}",
+            "*ref",
+            "&a",
+            "!tag",
+            "%p",
+            "@at",
+            "`b`",
+            " lead",
+            "trail ",
+            "tab\there",
+            "new\nline",
+            "quote'd",
+            "dq\"",
+            "back\\slash",
+            "plain text",
+            "héllo",
+            "=",
+            "<<",
+            ".inf",
+            "1:20",
+            "y",
+            "n",
         ];
         for s in tricky {
             let doc = json!({ "k": s, "l": [s] });
             for style in [
-                YamlStyle { indent: 2, flow: None, sort_keys: true },
-                YamlStyle { indent: 4, flow: Some(false), sort_keys: true },
+                YamlStyle {
+                    indent: 2,
+                    flow: None,
+                    sort_keys: true,
+                },
+                YamlStyle {
+                    indent: 4,
+                    flow: Some(false),
+                    sort_keys: true,
+                },
             ] {
                 let text = dump_yaml(&doc, &style);
                 let file = SourceFile::new("<test>", text.as_str());
@@ -615,8 +730,14 @@ mod tests {
     #[test]
     fn from_yaml_filters() {
         let c = json!({"y": "a: 1\nb: [yes, '2']\n", "multi": "a: 1\n---\nb: 2\n"});
-        assert_eq!(eval("y | from_yaml", c.clone()), json!({"a": 1, "b": [true, "2"]}));
-        assert_eq!(eval("multi | from_yaml_all", c.clone()), json!([{"a": 1}, {"b": 2}]));
+        assert_eq!(
+            eval("y | from_yaml", c.clone()),
+            json!({"a": 1, "b": [true, "2"]})
+        );
+        assert_eq!(
+            eval("multi | from_yaml_all", c.clone()),
+            json!([{"a": 1}, {"b": 2}])
+        );
         let e = eval_err("'a: [' | from_yaml", c);
         assert!(e.message.contains("not valid YAML"), "{}", e.message);
     }

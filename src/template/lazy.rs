@@ -98,6 +98,9 @@ pub(crate) struct LazyRoot {
     templater: Arc<Templater>,
     vars: Arc<Map<String, Json>>,
     search_path: Option<Value>,
+    /// Values set by the engine (e.g. `hostvars` built from other hosts' contexts); they take
+    /// precedence over `vars`.
+    extra: Vec<(String, Value)>,
     cache: Mutex<HashMap<Vec<Seg>, Value>>,
 }
 
@@ -113,17 +116,24 @@ pub(crate) fn make_context(
     templater: &Arc<Templater>,
     vars: Arc<Map<String, Json>>,
     search_path: Option<Vec<String>>,
+    extra: Vec<(String, Value)>,
 ) -> Value {
     let root = LazyRoot {
         templater: templater.clone(),
         vars,
-        search_path: search_path.map(|p| Value::from(p.into_iter().map(Value::from).collect::<Vec<_>>())),
+        search_path: search_path
+            .map(|p| Value::from(p.into_iter().map(Value::from).collect::<Vec<_>>())),
+        extra,
         cache: Mutex::new(HashMap::new()),
     };
     Value::from_object(root)
 }
 
 impl LazyRoot {
+    pub(crate) fn templater(&self) -> &Arc<Templater> {
+        &self.templater
+    }
+
     fn resolve(self: &Arc<Self>, path: Vec<Seg>, v: &Json) -> Value {
         match v {
             Json::String(s) if Templater::is_template(s) => self.render_cached(path, s),
@@ -160,7 +170,9 @@ impl LazyRoot {
             }
             Err(failure) => {
                 let msg = &failure.error.message;
-                let msg = if msg.contains("recursive loop detected") || msg.contains("nested too deeply") {
+                let msg = if msg.contains("recursive loop detected")
+                    || msg.contains("nested too deeply")
+                {
                     msg.clone()
                 } else {
                     format!("{msg} (in the value of variable '{}')", display_path(&path))
@@ -200,6 +212,9 @@ impl Object for LazyRoot {
         if key == SEARCH_PATH_KEY && self.search_path.is_some() {
             return self.search_path.clone();
         }
+        if let Some((_, v)) = self.extra.iter().find(|(k, _)| k == key) {
+            return Some(v.clone());
+        }
         if let Some(v) = self.vars.get(key) {
             return Some(self.resolve(vec![Seg::Key(key.to_string())], v));
         }
@@ -210,11 +225,27 @@ impl Object for LazyRoot {
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
-        Enumerator::Values(self.vars.keys().map(|k| Value::from(k.as_str())).collect())
+        let extra = self
+            .extra
+            .iter()
+            .filter(|(k, _)| !self.vars.contains_key(k))
+            .map(|(k, _)| Value::from(k.as_str()));
+        Enumerator::Values(
+            self.vars
+                .keys()
+                .map(|k| Value::from(k.as_str()))
+                .chain(extra)
+                .collect(),
+        )
     }
 
     fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
-        Some(self.vars.len())
+        let extra = self
+            .extra
+            .iter()
+            .filter(|(k, _)| !self.vars.contains_key(k))
+            .count();
+        Some(self.vars.len() + extra)
     }
 }
 

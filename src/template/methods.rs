@@ -15,7 +15,12 @@ fn unknown() -> Error {
     Error::from(ErrorKind::UnknownMethod)
 }
 
-fn call_method(state: &mut State, value: &Value, method: &str, args: &[Value]) -> Result<Value, Error> {
+fn call_method(
+    state: &mut State,
+    value: &Value,
+    method: &str,
+    args: &[Value],
+) -> Result<Value, Error> {
     match value.kind() {
         ValueKind::String => string_method(value.as_str().unwrap_or_default(), method, args),
         ValueKind::Map => map_method(state, value, method, args),
@@ -186,7 +191,11 @@ fn string_method(s: &str, method: &str, args: &[Value]) -> Result<Value, Error> 
         }
         "find" | "rfind" | "index" | "rindex" => {
             let (sub,): (String,) = from_args(args)?;
-            let pos = if method.starts_with('r') { s.rfind(&sub) } else { s.find(&sub) };
+            let pos = if method.starts_with('r') {
+                s.rfind(&sub)
+            } else {
+                s.find(&sub)
+            };
             match pos {
                 Some(byte) => Value::from(s[..byte].chars().count() as i64),
                 None if method.ends_with("index") => return Err(err("substring not found")),
@@ -195,7 +204,11 @@ fn string_method(s: &str, method: &str, args: &[Value]) -> Result<Value, Error> 
         }
         "count" => {
             let (sub,): (String,) = from_args(args)?;
-            Value::from(if sub.is_empty() { s.chars().count() + 1 } else { s.matches(&sub).count() })
+            Value::from(if sub.is_empty() {
+                s.chars().count() + 1
+            } else {
+                s.matches(&sub).count()
+            })
         }
         "isdigit" | "isnumeric" | "isdecimal" => {
             no_args(args)?;
@@ -225,7 +238,10 @@ fn string_method(s: &str, method: &str, args: &[Value]) -> Result<Value, Error> 
             no_args(args)?;
             let mut chars = s.chars();
             Value::from(match chars.next() {
-                Some(f) => f.to_uppercase().chain(chars.flat_map(char::to_lowercase)).collect::<String>(),
+                Some(f) => f
+                    .to_uppercase()
+                    .chain(chars.flat_map(char::to_lowercase))
+                    .collect::<String>(),
                 None => String::new(),
             })
         }
@@ -314,7 +330,8 @@ fn py_str_format(fmt: &str, positional: &[Value], kwargs: &Kwargs) -> Result<Str
                 } else {
                     kwargs.get::<Option<Value>>(name)?
                 };
-                let v = v.ok_or_else(|| err(format!("format: no value for field '{{{field}}}'")))?;
+                let v =
+                    v.ok_or_else(|| err(format!("format: no value for field '{{{field}}}'")))?;
                 out.push_str(&text(&v));
             }
             c => out.push(c),
@@ -323,15 +340,22 @@ fn py_str_format(fmt: &str, positional: &[Value], kwargs: &Kwargs) -> Result<Str
     Ok(out)
 }
 
-fn map_method(state: &mut State, value: &Value, method: &str, args: &[Value]) -> Result<Value, Error> {
+fn map_method(
+    state: &mut State,
+    value: &Value,
+    method: &str,
+    args: &[Value],
+) -> Result<Value, Error> {
     match method {
         "items" => {
             from_args::<()>(args)?;
-            state.apply_filter("items", &[value.clone()])
+            state.apply_filter("items", std::slice::from_ref(value))
         }
         "keys" => {
             from_args::<()>(args)?;
-            Ok(Value::from(value.try_iter()?.checked().collect::<Result<Vec<_>, _>>()?))
+            Ok(Value::from(
+                value.try_iter()?.checked().collect::<Result<Vec<_>, _>>()?,
+            ))
         }
         "values" => {
             from_args::<()>(args)?;
@@ -344,7 +368,11 @@ fn map_method(state: &mut State, value: &Value, method: &str, args: &[Value]) ->
         "get" => {
             let (key, default): (Value, Option<Value>) = from_args(args)?;
             let v = value.get_item(&key)?;
-            Ok(if v.is_undefined() { default.unwrap_or_else(|| Value::from(())) } else { v })
+            Ok(if v.is_undefined() {
+                default.unwrap_or_else(|| Value::from(()))
+            } else {
+                v
+            })
         }
         "copy" => {
             from_args::<()>(args)?;
@@ -370,7 +398,9 @@ fn seq_method(value: &Value, method: &str, args: &[Value]) -> Result<Value, Erro
         }
         "count" => {
             let (needle,): (Value,) = from_args(args)?;
-            Ok(Value::from(to_list(value)?.iter().filter(|x| **x == needle).count()))
+            Ok(Value::from(
+                to_list(value)?.iter().filter(|x| **x == needle).count(),
+            ))
         }
         "copy" => {
             from_args::<()>(args)?;
@@ -382,12 +412,14 @@ fn seq_method(value: &Value, method: &str, args: &[Value]) -> Result<Value, Erro
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::template::tests::{eval, eval_err};
     use serde_json::json;
 
     fn e(expr: &str) -> serde_json::Value {
-        eval(expr, json!({"s": "  Hello World  ", "d": {"a": 1, "b": {"c": 2}}, "l": [1, 2, 2], "h": "web01.example.com"}))
+        eval(
+            expr,
+            json!({"s": "  Hello World  ", "d": {"a": 1, "b": {"c": 2}}, "l": [1, 2, 2], "h": "web01.example.com"}),
+        )
     }
 
     #[test]
@@ -421,7 +453,9 @@ mod tests {
         assert_eq!(e("'ab'.ljust(4) ~ '|'"), json!("ab  |"));
         assert_eq!(e("'{} and {}'.format(1, 'two')"), json!("1 and two"));
         assert_eq!(e("'{name}:{0}'.format(5, name='x')"), json!("x:5"));
-        assert!(eval_err("h.nosuchmethod()", json!({"h": "x"})).message.contains("unknown method"));
+        assert!(eval_err("h.nosuchmethod()", json!({"h": "x"}))
+            .message
+            .contains("unknown method"));
     }
 
     #[test]
@@ -436,7 +470,10 @@ mod tests {
         assert_eq!(e("d.copy()"), json!({"a": 1, "b": {"c": 2}}));
         assert_eq!(e("l.index(2)"), json!(1));
         assert_eq!(e("l.count(2)"), json!(2));
-        let out = crate::template::tests::render("{% for k, v in d.items() %}{{ k }}={{ v }};{% endfor %}", json!({"d": {"a": 1}}));
+        let out = crate::template::tests::render(
+            "{% for k, v in d.items() %}{{ k }}={{ v }};{% endfor %}",
+            json!({"d": {"a": 1}}),
+        );
         assert_eq!(out, "a=1;");
     }
 }

@@ -23,6 +23,7 @@
 //! Either put that key in the vars map, or call [`context_with_search_path`]. `lookup('pipe')`
 //! runs in the last directory of the search path (the playbook dir), like Ansible's basedir.
 
+mod collections;
 mod convert;
 mod filters;
 mod hashing;
@@ -30,6 +31,7 @@ mod jinja_tests;
 mod json_yaml;
 mod lazy;
 mod lookups;
+mod loop_lookups;
 mod methods;
 mod regex_filters;
 #[cfg(test)]
@@ -51,11 +53,9 @@ pub const SEARCH_PATH_KEY: &str = "__converge_search_path";
 /// Reserved variable under which the context hands itself to lookups (`lookup('template')`).
 pub(crate) const CONTEXT_KEY: &str = "__converge_context";
 
-/// Hidden filter used to turn an undefined expression result into a named error.
-const CHECK_DEFINED_FILTER: &str = "__converge_check_defined";
-
-/// Instruction budget of one render (minijinja "fuel"): stops runaway loops, not real templates.
-pub const FUEL: u64 = 50_000_000;
+/// Budget of one render (minijinja "fuel": one per instruction, one per 64 bytes produced):
+/// stops runaway loops and memory blow-ups (at most ~640 MB of output), not real templates.
+pub const FUEL: u64 = 10_000_000;
 
 /// A template that could not be parsed or rendered.
 #[derive(Debug, Clone, PartialEq)]
@@ -142,11 +142,8 @@ impl Templater {
             env.set_syntax(syntax);
         }
         env.add_global("omit", OMIT);
-        env.add_filter(CHECK_DEFINED_FILTER, |v: &Value| -> Result<Value, minijinja::Error> {
-            convert::require_defined(v)?;
-            Ok(v.clone())
-        });
         filters::register(&mut env);
+        collections::register(&mut env);
         regex_filters::register(&mut env);
         json_yaml::register(&mut env);
         hashing::register(&mut env);
@@ -228,6 +225,9 @@ impl Templater {
     }
 
     pub(crate) fn render_inner(&self, source: &str, ctx: &Value) -> Result<String, Failure> {
+        if !Self::is_template(source) {
+            return Ok(source.to_string());
+        }
         match self.env.render_str(source, ctx.clone()) {
             Ok(s) => Ok(s),
             Err(e) => {
@@ -235,7 +235,7 @@ impl Templater {
                     error: convert_error(&e, source, 0, 0),
                     kind: e.kind(),
                 };
-                if may_retry(source, e.kind()) {
+                if may_retry(source, &primary.error, e.kind()) {
                     if let Ok(s) = self.lenient.render_str(source, ctx.clone()) {
                         return Ok(s);
                     }
@@ -255,8 +255,18 @@ impl Templater {
                     let value = self.eval_native(s, inner, offset, ctx)?;
                     if let Json::String(rendered) = &value {
                         // keep the whitespace around the expression, as rendering would
-                        let lead = &s[..s.len() - s.trim_start().len()];
-                        let trail = &s[s.trim_end().len()..];
+                        // (unless `{{-`/`-}}` strip it)
+                        let t = s.trim();
+                        let lead = if t.starts_with("{{-") {
+                            ""
+                        } else {
+                            &s[..s.len() - s.trim_start().len()]
+                        };
+                        let trail = if t.ends_with("-}}") {
+                            ""
+                        } else {
+                            &s[s.trim_end().len()..]
+                        };
                         if !lead.is_empty() || !trail.is_empty() {
                             return Ok(Json::String(format!("{lead}{rendered}{trail}")));
                         }
@@ -302,11 +312,17 @@ impl Templater {
     }
 
     /// Evaluate `inner` (found at `offset` of `full`) to a native value.
-    fn eval_native(&self, full: &str, inner: &str, offset: usize, ctx: &Value) -> Result<Json, Failure> {
+    fn eval_native(
+        &self,
+        full: &str,
+        inner: &str,
+        offset: usize,
+        ctx: &Value,
+    ) -> Result<Json, Failure> {
         match self.eval_in(&self.env, full, inner, offset, ctx) {
             Ok(v) => Ok(v),
             Err((kind, error)) => {
-                if may_retry(inner, kind) {
+                if may_retry(full, &error, kind) {
                     if let Ok(v) = self.eval_in(&self.lenient, full, inner, offset, ctx) {
                         return Ok(v);
                     }
@@ -325,22 +341,22 @@ impl Templater {
         ctx: &Value,
     ) -> Result<Json, (ErrorKind, TemplateError)> {
         let fail = |e: &minijinja::Error, sub: usize| {
-            (e.kind(), convert_error_in(e, full, offset, sub, inner.len()))
+            (
+                e.kind(),
+                convert_error_in(e, full, offset, sub, inner.len()),
+            )
         };
         let expr = env.compile_expression(inner).map_err(|e| fail(&e, 0))?;
         let value = expr.eval(ctx.clone()).map_err(|e| fail(&e, 0))?;
         if value.is_undefined() {
-            // evaluate again through a filter that raises the (named) undefined error
-            let wrapped = format!("({inner}) | {CHECK_DEFINED_FILTER}");
-            let err = match env.compile_expression(&wrapped) {
-                Ok(w) => match w.eval(ctx.clone()) {
-                    Err(e) => fail(&e, 1),
-                    Ok(_) => (
-                        ErrorKind::UndefinedError,
-                        TemplateError::new("expression is undefined"),
-                    ),
-                },
-                Err(e) => fail(&e, 1),
+            // render it as a template: printing an undefined value raises the named error
+            let wrapped = format!("{{{{{inner}}}}}");
+            let err = match env.render_str(&wrapped, ctx.clone()) {
+                Err(e) => fail(&e, 2),
+                Ok(_) => (
+                    ErrorKind::UndefinedError,
+                    TemplateError::new("the expression is undefined"),
+                ),
             };
             return Err(err);
         }
@@ -348,19 +364,26 @@ impl Templater {
     }
 }
 
-/// Should a strict failure be retried with chainable undefined?
-fn may_retry(source: &str, kind: ErrorKind) -> bool {
-    static D_FILTER: OnceLock<Option<regex::Regex>> = OnceLock::new();
+/// Should a strict failure be retried with chainable undefined? Only when the undefined value
+/// the error points at is (an attribute chain) directly followed by `| default`, `| d` or
+/// `is [not] defined`/`undefined` — Ansible's idiom `a.b.c | default(x)`.
+fn may_retry(full: &str, error: &TemplateError, kind: ErrorKind) -> bool {
+    static FOLLOW: OnceLock<Option<regex::Regex>> = OnceLock::new();
     if kind != ErrorKind::UndefinedError {
         return false;
     }
-    if source.contains("default") || source.contains("defined") {
-        return true;
-    }
-    D_FILTER
-        .get_or_init(|| regex::Regex::new(r"\|\s*d\b").ok())
+    let Some(after) = error.range.as_ref().and_then(|r| full.get(r.end..)) else {
+        return false;
+    };
+    FOLLOW
+        .get_or_init(|| {
+            regex::Regex::new(
+                r"^(?:\s*(?:\.\s*\w+|\[[^\]]*\]))*[\s)]*(?:\|\s*(?:default|d)\b|is\s+(?:not\s+)?(?:defined|undefined)\b)",
+            )
+            .ok()
+        })
         .as_ref()
-        .is_some_and(|re| re.is_match(source))
+        .is_some_and(|re| re.is_match(after))
 }
 
 /// If `s` is exactly one `{{ expression }}` (whitespace around allowed), the expression and its
@@ -378,7 +401,12 @@ pub(crate) fn single_expression(s: &str) -> Option<(&str, usize)> {
     if let Some(b) = body.strip_suffix(['-', '+']) {
         body = b;
     }
-    if body.contains("{{") || body.contains("}}") || body.contains("{%") || body.contains("%}") || body.contains("{#") {
+    if body.contains("{{")
+        || body.contains("}}")
+        || body.contains("{%")
+        || body.contains("%}")
+        || body.contains("{#")
+    {
         return None;
     }
     if body.trim().is_empty() {
@@ -389,7 +417,7 @@ pub(crate) fn single_expression(s: &str) -> Option<(&str, usize)> {
 
 /// Build the render context from variables (template-valued variables render lazily).
 pub fn context(templater: &Arc<Templater>, vars: Arc<Map<String, Json>>) -> Value {
-    lazy::make_context(templater, vars, None)
+    lazy::make_context(templater, vars, None, Vec::new())
 }
 
 /// Like [`context`], with the directories `lookup('file'|'template')` search, in order. This
@@ -399,12 +427,33 @@ pub fn context_with_search_path(
     vars: Arc<Map<String, Json>>,
     search_path: Vec<String>,
 ) -> Value {
-    lazy::make_context(templater, vars, Some(search_path))
+    lazy::make_context(templater, vars, Some(search_path), Vec::new())
+}
+
+/// The general form: an optional search path, and `extra` template values that take precedence
+/// over `vars`. Typical use is `hostvars`: a map (e.g. `Value::from_pairs`) from host name to
+/// that host's own [`context`], so `hostvars[h].x` renders `x` lazily against host `h`'s
+/// variables, as Ansible does. Build it once per run and share it (contexts are immutable and
+/// cheap to clone); do not put a hostvars value inside the contexts it contains (a reference
+/// cycle that is never freed).
+pub fn context_with_extras(
+    templater: &Arc<Templater>,
+    vars: Arc<Map<String, Json>>,
+    search_path: Option<Vec<String>>,
+    extra: Vec<(String, Value)>,
+) -> Value {
+    lazy::make_context(templater, vars, search_path, extra)
 }
 
 /// Convert a minijinja error from rendering `source` whole.
 fn convert_error(err: &minijinja::Error, source: &str, offset: usize, sub: usize) -> TemplateError {
-    convert_error_in(err, source, offset, sub, source.len().saturating_sub(offset))
+    convert_error_in(
+        err,
+        source,
+        offset,
+        sub,
+        source.len().saturating_sub(offset),
+    )
 }
 
 /// Convert a minijinja error raised while compiling/evaluating a piece of `full` that starts at
@@ -459,7 +508,9 @@ fn describe(err: &minijinja::Error, snippet: Option<&str>) -> String {
                 Some(d[start + 1..end].to_string())
             });
             match (snippet.map(str::trim), named) {
-                (Some("mandatory"), Some(name)) => format!("Mandatory variable '{name}' not defined."),
+                (Some("mandatory"), Some(name)) => {
+                    format!("Mandatory variable '{name}' not defined.")
+                }
                 _ => match detail {
                     Some(d) => d.replace('`', "'"),
                     None => "undefined value".to_string(),

@@ -155,7 +155,9 @@ pub(crate) fn text_of(value: &Value) -> Result<String, Error> {
 }
 
 fn flag(kwargs: &Kwargs, name: &str) -> Result<bool, Error> {
-    Ok(kwargs.get::<Option<Value>>(name)?.is_some_and(|v| v.is_true()))
+    Ok(kwargs
+        .get::<Option<Value>>(name)?
+        .is_some_and(|v| v.is_true()))
 }
 
 /// `regex_replace(pattern, replacement='', ignorecase=False, multiline=False, count=0,
@@ -172,7 +174,9 @@ fn regex_replace(
     };
     let replacement = match replacement {
         Some(r) => r,
-        None => kwargs.get::<Option<String>>("replacement")?.unwrap_or_default(),
+        None => kwargs
+            .get::<Option<String>>("replacement")?
+            .unwrap_or_default(),
     };
     let flags = Flags {
         ignorecase: flag(&kwargs, "ignorecase")?,
@@ -354,41 +358,104 @@ mod tests {
     fn regex_replace_filter() {
         let r = |s: &str| render(s, json!({"v": "hello world"}));
         assert_eq!(r(r"{{ v | regex_replace('o', '0') }}"), "hell0 w0rld");
-        assert_eq!(r(r"{{ v | regex_replace('(\\w+) (\\w+)', '\\2 \\1') }}"), "world hello");
-        assert_eq!(r(r"{{ v | regex_replace('(?P<a>h)', '\\g<a>H') }}"), "hHello world");
-        assert_eq!(r(r"{{ v | regex_replace('^H', 'J', ignorecase=True) }}"), "Jello world");
-        assert_eq!(r(r"{{ v | regex_replace('o', '0', count=1) }}"), "hell0 world");
+        assert_eq!(
+            r(r"{{ v | regex_replace('(\\w+) (\\w+)', '\\2 \\1') }}"),
+            "world hello"
+        );
+        assert_eq!(
+            r(r"{{ v | regex_replace('(?P<a>h)', '\\g<a>H') }}"),
+            "hHello world"
+        );
+        assert_eq!(
+            r(r"{{ v | regex_replace('^H', 'J', ignorecase=True) }}"),
+            "Jello world"
+        );
+        assert_eq!(
+            r(r"{{ v | regex_replace('o', '0', count=1) }}"),
+            "hell0 world"
+        );
         assert_eq!(r(r"{{ v | regex_replace('o', '$') }}"), "hell$ w$rld");
-        assert_eq!(render(r"{{ 'a\nb' | regex_replace('^', '# ', multiline=True) }}", json!({})), "# a\n# b");
-        assert_eq!(r(r"{{ v | regex_replace('world\\Z', 'there') }}"), "hello there");
-        let e = eval_err("v | regex_replace('o', 'x', mandatory_count=3)", json!({"v": "foo"}));
-        assert!(e.message.contains("should match 3 times, but matches 2 times"), "{}", e.message);
+        assert_eq!(
+            render(
+                r"{{ 'a\nb' | regex_replace('^', '# ', multiline=True) }}",
+                json!({})
+            ),
+            "# a\n# b"
+        );
+        assert_eq!(
+            r(r"{{ v | regex_replace('world\\Z', 'there') }}"),
+            "hello there"
+        );
+        let e = eval_err(
+            "v | regex_replace('o', 'x', mandatory_count=3)",
+            json!({"v": "foo"}),
+        );
+        assert!(
+            e.message
+                .contains("should match 3 times, but matches 2 times"),
+            "{}",
+            e.message
+        );
         let e = eval_err("v | regex_replace('(', 'x')", json!({"v": "foo"}));
-        assert!(e.message.contains("invalid regular expression"), "{}", e.message);
+        assert!(
+            e.message.contains("invalid regular expression"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
     fn regex_search_filter() {
         let c = json!({"v": "server1.example.com port=22"});
-        assert_eq!(eval(r"v | regex_search('port=(\\d+)')", c.clone()), json!("port=22"));
-        assert_eq!(eval(r"v | regex_search('port=(\\d+)', '\\1')", c.clone()), json!(["22"]));
         assert_eq!(
-            eval(r"v | regex_search('(?P<host>\\w+)\\.(\\w+)', '\\g<host>', '\\2')", c.clone()),
+            eval(r"v | regex_search('port=(\\d+)')", c.clone()),
+            json!("port=22")
+        );
+        assert_eq!(
+            eval(r"v | regex_search('port=(\\d+)', '\\1')", c.clone()),
+            json!(["22"])
+        );
+        assert_eq!(
+            eval(
+                r"v | regex_search('(?P<host>\\w+)\\.(\\w+)', '\\g<host>', '\\2')",
+                c.clone()
+            ),
             json!(["server1", "example"])
         );
         assert_eq!(eval("v | regex_search('nomatch')", c.clone()), json!(null));
-        assert_eq!(eval("v | regex_search('SERVER', ignorecase=true)", c.clone()), json!("server"));
-        assert_eq!(eval("(v | regex_search('nomatch')) is none", c), json!(true));
+        assert_eq!(
+            eval("v | regex_search('SERVER', ignorecase=true)", c.clone()),
+            json!("server")
+        );
+        assert_eq!(
+            eval("(v | regex_search('nomatch')) is none", c),
+            json!(true)
+        );
     }
 
     #[test]
     fn regex_findall_and_escape() {
         let c = json!({"v": "a=1 b=2 c=3"});
-        assert_eq!(eval(r"v | regex_findall('\\d')", c.clone()), json!(["1", "2", "3"]));
-        assert_eq!(eval(r"v | regex_findall('(\\w)=\\d')", c.clone()), json!(["a", "b", "c"]));
-        assert_eq!(eval(r"v | regex_findall('(\\w)=(\\d)')", c.clone()), json!([["a", "1"], ["b", "2"], ["c", "3"]]));
-        assert_eq!(eval("'1.2.3.4' | regex_escape", c.clone()), json!(r"1\.2\.3\.4"));
-        assert_eq!(eval("'a*b' | regex_escape('posix_basic')", c), json!(r"a\*b"));
+        assert_eq!(
+            eval(r"v | regex_findall('\\d')", c.clone()),
+            json!(["1", "2", "3"])
+        );
+        assert_eq!(
+            eval(r"v | regex_findall('(\\w)=\\d')", c.clone()),
+            json!(["a", "b", "c"])
+        );
+        assert_eq!(
+            eval(r"v | regex_findall('(\\w)=(\\d)')", c.clone()),
+            json!([["a", "1"], ["b", "2"], ["c", "3"]])
+        );
+        assert_eq!(
+            eval("'1.2.3.4' | regex_escape", c.clone()),
+            json!(r"1\.2\.3\.4")
+        );
+        assert_eq!(
+            eval("'a*b' | regex_escape('posix_basic')", c),
+            json!(r"a\*b")
+        );
     }
 
     #[test]
@@ -396,7 +463,14 @@ mod tests {
         let a = compile("a+", Flags::default()).unwrap();
         let b = compile("a+", Flags::default()).unwrap();
         assert_eq!(a.as_str(), b.as_str());
-        let anchored = compile("b", Flags { anchored: true, ..Flags::default() }).unwrap();
+        let anchored = compile(
+            "b",
+            Flags {
+                anchored: true,
+                ..Flags::default()
+            },
+        )
+        .unwrap();
         assert!(!anchored.is_match("ab"));
     }
 }

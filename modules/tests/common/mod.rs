@@ -16,7 +16,11 @@ pub fn args(v: Value) -> Args {
 
 pub fn run(module: &str, a: &Value, check: bool) -> Result<Outcome, ModuleError> {
     let m = registry::find(module).expect("module exists");
-    m.run(&LocalTarget, &args(a.clone()), RunMode { check, diff: true })
+    m.run(
+        &LocalTarget,
+        &args(a.clone()),
+        RunMode { check, diff: true },
+    )
 }
 
 pub fn ok(module: &str, a: &Value, check: bool) -> Outcome {
@@ -34,7 +38,9 @@ pub fn snapshot(dir: &Path) -> BTreeMap<String, String> {
 }
 
 fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
-    let Ok(entries) = fs::read_dir(dir) else { return };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
         let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
@@ -61,23 +67,50 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
 pub fn cycle(module: &str, a: &Value, dir: &Path, expect: Status) -> Outcome {
     let before = snapshot(dir);
     let checked = ok(module, a, true);
-    assert_eq!(snapshot(dir), before, "{module}: check mode changed the tree");
+    assert_eq!(
+        snapshot(dir),
+        before,
+        "{module}: check mode changed the tree"
+    );
     let real = ok(module, a, false);
     assert_eq!(real.status, expect, "{module} {a}: {:?}", real.msg);
-    assert_eq!(checked.status, real.status, "{module}: check mode predicted another status");
-    assert_eq!(checked.diffs, real.diffs, "{module}: check mode predicted another diff");
+    assert_eq!(
+        checked.status, real.status,
+        "{module}: check mode predicted another status"
+    );
+    assert_eq!(
+        checked.diffs, real.diffs,
+        "{module}: check mode predicted another diff"
+    );
     // Commands say "would have run" in check mode; state modules predict their message.
     if !matches!(module, "command" | "shell") {
-        assert_eq!(checked.msg, real.msg, "{module}: check mode predicted another msg");
+        assert_eq!(
+            checked.msg, real.msg,
+            "{module}: check mode predicted another msg"
+        );
     }
     if expect == Status::Changed {
-        assert_ne!(snapshot(dir), before, "{module}: changed but the tree is the same");
+        assert_ne!(
+            snapshot(dir),
+            before,
+            "{module}: changed but the tree is the same"
+        );
     }
     let after = snapshot(dir);
     let again = ok(module, a, false);
-    assert_eq!(again.status, Status::Ok, "{module}: second run not idempotent: {:?} {:?}", again.msg, again.diffs);
+    assert_eq!(
+        again.status,
+        Status::Ok,
+        "{module}: second run not idempotent: {:?} {:?}",
+        again.msg,
+        again.diffs
+    );
     assert!(again.diffs.is_empty(), "{module}: second run has a diff");
-    assert_eq!(snapshot(dir), after, "{module}: second run changed the tree");
+    assert_eq!(
+        snapshot(dir),
+        after,
+        "{module}: second run changed the tree"
+    );
     assert_eq!(ok(module, a, true).status, Status::Ok);
     real
 }
