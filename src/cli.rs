@@ -262,6 +262,12 @@ fn playbook_command(playbooks: &[PathBuf], args: &RunArgs) -> u8 {
             return exit::PARSE_ERROR;
         }
     };
+    for w in inventory.warnings() {
+        match &w.span {
+            Some(s) => eprintln!("[WARNING]: {}: {}", s.location(), w.message),
+            None => eprintln!("[WARNING]: {}", w.message),
+        }
+    }
     for w in &warnings {
         eprintln!("[WARNING]: {w}");
     }

@@ -4,7 +4,6 @@
 
 use converge::history::{History, ListFilter, ResultRecord, RunLock};
 use converge::report::model::{Mode, RunMeta, RunStatus};
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -20,7 +19,9 @@ fn record(h: &mut History, run: &converge::history::RunId, i: usize) {
         task: format!("task {i}"),
         status: "changed".into(),
         changed: true,
-        diff: Some(format!("--- before\n+++ after\n@@ -1 +1 @@\n-old {i}\n+new {i}\n")),
+        diff: Some(format!(
+            "--- before\n+++ after\n@@ -1 +1 @@\n-old {i}\n+new {i}\n"
+        )),
         duration_ms: 3,
         ..ResultRecord::default()
     };
@@ -46,7 +47,9 @@ fn child_writer() {
     for i in COMMITTED..COMMITTED + UNCOMMITTED {
         record(&mut h, &run, i);
     }
-    println!("READY {run}");
+    // Tell the parent through a file: the test harness may capture or buffer stdout.
+    let ready = path.with_extension("ready");
+    std::fs::write(&ready, run.0.as_bytes()).expect("write ready file");
     loop {
         std::thread::sleep(Duration::from_secs(1));
     }
@@ -60,40 +63,50 @@ fn history_survives_a_killed_writer() {
     let mut child = Command::new(exe)
         .args(["--exact", "child_writer", "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, &db)
-        .stdout(Stdio::piped())
+        .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("spawn child");
-    let stdout = child.stdout.take().expect("stdout");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut run_id = None;
-    for line in BufReader::new(stdout).lines() {
-        let line = line.expect("read child");
-        if let Some(id) = line.strip_prefix("READY ") {
-            run_id = Some(id.trim().to_string());
-            break;
+    let ready = db.with_extension("ready");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let run_id = loop {
+        if let Ok(id) = std::fs::read_to_string(&ready) {
+            if !id.is_empty() {
+                break id;
+            }
         }
-        assert!(Instant::now() < deadline, "child never got ready");
-    }
-    let Some(run_id) = run_id else {
-        let _ = child.kill();
-        panic!("child exited before it was ready: {:?}", child.wait());
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("child exited before it was ready: {status}");
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("child never got ready");
+        }
+        std::thread::sleep(Duration::from_millis(50));
     };
 
     // While the child runs, its lock keeps a second run out.
     let lock_path = RunLock::path_for(&db);
-    assert!(RunLock::try_acquire(&lock_path).expect("try lock").is_none());
+    assert!(RunLock::try_acquire(&lock_path)
+        .expect("try lock")
+        .is_none());
 
     child.kill().expect("SIGKILL"); // Child::kill sends SIGKILL on Unix.
     child.wait().expect("reap child");
 
     // The kernel released the lock with the process.
-    assert!(RunLock::try_acquire(&lock_path).expect("try lock").is_some());
+    assert!(RunLock::try_acquire(&lock_path)
+        .expect("try lock")
+        .is_some());
 
     let mut h = History::open(&db).expect("open after kill");
     h.integrity_check().expect("integrity_check");
     let run = h.resolve(&run_id).expect("run recorded");
-    assert_eq!(h.run_meta(&run).expect("meta").status, RunStatus::Incomplete);
+    assert_eq!(
+        h.run_meta(&run).expect("meta").status,
+        RunStatus::Incomplete
+    );
     let runs = h
         .list(&ListFilter {
             status: Some(RunStatus::Incomplete),
@@ -101,7 +114,10 @@ fn history_survives_a_killed_writer() {
         })
         .expect("list");
     assert_eq!(runs.len(), 1);
-    assert_eq!(runs[0].changed, COMMITTED as i64, "committed results kept, open batch lost");
+    assert_eq!(
+        runs[0].changed, COMMITTED as i64,
+        "committed results kept, open batch lost"
+    );
     let report = h.show(&run).expect("show");
     assert_eq!(report.run.status, RunStatus::Incomplete);
     let n: usize = report.plays.iter().map(|p| p.tasks.len()).sum();

@@ -21,7 +21,9 @@ fn check_balanced(html: &str) -> Vec<String> {
             continue;
         }
         if let Some(name) = tag.strip_prefix('/') {
-            let open = stack.pop().unwrap_or_else(|| panic!("</{name}> closes nothing"));
+            let open = stack
+                .pop()
+                .unwrap_or_else(|| panic!("</{name}> closes nothing"));
             assert_eq!(open, name, "</{name}> closes <{open}>");
             continue;
         }
@@ -50,15 +52,22 @@ fn html_is_self_contained_and_well_formed() {
     let html = render(Format::Html, &sample_report(), None).expect("render");
     assert!(html.starts_with("<!DOCTYPE html>"));
     let tags = check_balanced(&html);
-    for t in ["html", "head", "style", "body", "table", "details", "summary", "pre"] {
+    for t in [
+        "html", "head", "style", "body", "table", "details", "summary", "pre",
+    ] {
         assert!(tags.iter().any(|x| x == t), "no <{t}>");
     }
     for forbidden in ["<script", "<link", "src=", "http://", "https://", "url("] {
-        assert!(!html.contains(forbidden), "external resource or script: {forbidden}");
+        assert!(
+            !html.contains(forbidden),
+            "external resource or script: {forbidden}"
+        );
     }
     assert!(html.contains("<thead><tr><th>host</th><th>ok</th><th>changed</th><th>failed</th><th>unreachable</th></tr></thead>"));
     assert!(html.contains("<tr class=\"changed\"><td>web1</td><td class=\"num\">4</td><td class=\"num\">3</td><td class=\"num\">0</td><td class=\"num\">0</td></tr>"));
-    assert!(html.contains("<summary>web2 — 1 change, 1 failure, 1 not predictable in check mode</summary>"));
+    assert!(html.contains(
+        "<summary>web2 — 1 change, 1 failure, 1 not predictable in check mode</summary>"
+    ));
     assert!(html.contains("<span class=\"add\">+managed by converge</span>"));
     // Escaped, not interpreted.
     assert!(html.contains("Probe &lt;health&gt;"));

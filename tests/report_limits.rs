@@ -19,7 +19,8 @@ fn meta() -> RunMeta {
 }
 
 fn diff_of(lines: usize, tag: &str) -> DiffReport {
-    let mut unified = format!("--- before: /etc/{tag}\n+++ after: /etc/{tag}\n@@ -1,{lines} +1,{lines} @@\n");
+    let mut unified =
+        format!("--- before: /etc/{tag}\n+++ after: /etc/{tag}\n@@ -1,{lines} +1,{lines} @@\n");
     for i in 0..lines {
         unified.push_str(&format!("-old line {i} of {tag}\n+new line {i} of {tag}\n"));
     }
@@ -73,7 +74,7 @@ fn five_thousand_changed_tasks_fit_in_a_comment() {
     let md = render(Format::Markdown, &report, None).expect("render");
     assert!(md.len() < 65_000, "{} bytes", md.len());
     assert!(md.len() <= LIMIT);
-    assert!(md.contains("This comment was trimmed to stay under 65000 characters"));
+    assert!(md.contains("This comment was trimmed to stay under 65,000 characters"));
     assert!(md.contains("diffs ("), "diff trimming is reported");
     assert!(md.contains("tasks on 1 host not listed"));
     assert!(md.contains("more tasks not shown (see the JSON report)"));
@@ -81,7 +82,10 @@ fn five_thousand_changed_tasks_fit_in_a_comment() {
     assert!(md.contains("| host0000 | 5000 | 5000 | 0 | 0 |"));
     assert!(md.contains("5000 tasks would change on 1 of 1 host"));
     // Every <details> is closed.
-    assert_eq!(md.matches("<details>").count(), md.matches("</details>").count());
+    assert_eq!(
+        md.matches("<details>").count(),
+        md.matches("</details>").count()
+    );
 }
 
 #[test]
@@ -91,8 +95,8 @@ fn largest_diffs_are_trimmed_first() {
     report.plays[0].tasks[1].results[1].diffs[0] = diff_of(3_000, "huge");
     let md = render(Format::Markdown, &report, None).expect("render");
     assert!(md.len() <= LIMIT);
-    assert!(md.contains("_(diff trimmed: 3003 lines, see the JSON report)_"));
-    assert!(md.contains("1 diff (3003 lines) replaced by a placeholder"));
+    assert!(md.contains("_(diff trimmed: 6003 lines, see the JSON report)_"));
+    assert!(md.contains("1 diff (6,003 lines) replaced by a placeholder"));
     // The small diffs are intact.
     assert!(md.contains("+new line 9 of app0.conf"));
     assert_eq!(md.matches("diff trimmed").count(), 1);

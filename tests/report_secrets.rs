@@ -20,7 +20,7 @@ fn events() -> Vec<Event> {
     r.diffs.push(Diff::new(
         "/srv/app/.env",
         "DB_PASSWORD=old\n",
-        &format!("DB_PASSWORD={SECRET}\n"),
+        format!("DB_PASSWORD={SECRET}\n"),
     ));
     r.msg = Some(format!("wrote {SECRET}"));
     r.data = json!({
@@ -32,8 +32,21 @@ fn events() -> Vec<Event> {
     let mut f = HostResult::new("web2", ResultStatus::Failed);
     f.msg = Some(format!("login failed for {SECRET}"));
     let mut recap = Recap::new();
-    recap.insert("web1".into(), HostStats { ok: 1, changed: 1, ..Default::default() });
-    recap.insert("web2".into(), HostStats { failed: 1, ..Default::default() });
+    recap.insert(
+        "web1".into(),
+        HostStats {
+            ok: 1,
+            changed: 1,
+            ..Default::default()
+        },
+    );
+    recap.insert(
+        "web2".into(),
+        HostStats {
+            failed: 1,
+            ..Default::default()
+        },
+    );
     vec![
         Event::RunStart {
             playbooks: vec!["site.yml".into()],
@@ -79,8 +92,8 @@ fn secrets_never_reach_any_format_or_the_database() {
     let db = dir.path().join("history.db");
 
     let collector = ReportCollector::new(meta.clone(), redactor.clone());
-    let sink = HistorySink::begin(History::open(&db).expect("open"), &meta, &redactor)
-        .expect("begin");
+    let sink =
+        HistorySink::begin(History::open(&db).expect("open"), &meta, &redactor).expect("begin");
     for e in events() {
         collector.emit(&e);
         sink.emit(&e);
@@ -98,7 +111,10 @@ fn secrets_never_reach_any_format_or_the_database() {
     // The history's own view of the run, rendered.
     let shown = sink.with_history(|h| h.show(sink.run_id())).expect("show");
     for f in Format::ALL {
-        assert_clean(f.as_str(), render(f, &shown, None).expect("render").as_bytes());
+        assert_clean(
+            f.as_str(),
+            render(f, &shown, None).expect("render").as_bytes(),
+        );
     }
     // Every file of the database, before and after a checkpoint.
     let scan = || {

@@ -5,9 +5,9 @@
 //! `CONVERGE_SKIP_LAB=1` says explicitly to skip them.
 //!
 //! The tests change process-wide environment (HOME, SSH_AUTH_SOCK, CONVERGE_KNOWN_HOSTS), so
-//! each one holds a global lock. Two tests disturb a host and restore it at once: the sshd of the
-//! second-to-last host is killed and restarted, the last host gets new host keys and then its
-//! original ones back.
+//! each one holds a global lock. Two tests disturb the last host of the lab (never h1, the one the
+//! other tests use) and restore it at once: its sshd is killed and restarted, and it gets new host
+//! keys and then its original ones back.
 
 use std::path::{Path, PathBuf};
 use std::process::Command as Proc;
@@ -56,13 +56,13 @@ fn lab() -> Option<(&'static Lab, MutexGuard<'static, ()>)> {
             )
             .is_ok()
         });
-        if !reachable || addrs.len() < 3 {
+        if !reachable || addrs.len() < 2 {
             if skip {
                 eprintln!("lab not reachable at {}: skipped (CONVERGE_SKIP_LAB=1)", dir.display());
                 return None;
             }
             panic!(
-                "the test lab is not reachable at {} (needs 3 hosts: tests/lab/lab.sh up 3); \
+                "the test lab is not reachable at {} (needs 2 hosts or more: tests/lab/lab.sh up 2); \
                  set CONVERGE_SKIP_LAB=1 to skip these tests explicitly",
                 dir.display()
             );
@@ -124,9 +124,17 @@ impl Lab {
 impl Lab {
     /// For restoring in `Drop`: never panics, says what failed.
     fn lab_sh_quiet(&self, args: &[&str]) {
-        match Proc::new("bash").arg(&self.script).args(args).env("LAB_DIR", &self.dir).output() {
+        match Proc::new("bash")
+            .arg(&self.script)
+            .args(args)
+            .env("LAB_DIR", &self.dir)
+            .output()
+        {
             Ok(o) if o.status.success() => {}
-            Ok(o) => eprintln!("lab.sh {args:?} failed: {}", String::from_utf8_lossy(&o.stderr)),
+            Ok(o) => eprintln!(
+                "lab.sh {args:?} failed: {}",
+                String::from_utf8_lossy(&o.stderr)
+            ),
             Err(e) => eprintln!("lab.sh {args:?}: {e}"),
         }
     }
@@ -134,7 +142,12 @@ impl Lab {
 
 fn sh(conn: &dyn Target, script: &str) -> String {
     let out = conn.run(&Command::shell(script)).unwrap();
-    assert!(out.success(), "{script}: rc {} {}", out.rc, out.stderr_str());
+    assert!(
+        out.success(),
+        "{script}: rc {} {}",
+        out.rc,
+        out.stderr_str()
+    );
     out.stdout_str()
 }
 
@@ -161,10 +174,7 @@ fn key_auth_ed25519_rsa_ecdsa_and_safe_algorithms() {
             algs.contains("chacha20-poly1305") || algs.contains("gcm"),
             "{algs}"
         );
-        eprintln!(
-            "{kind}: connected in {:?} ({algs})",
-            conn.connect_time()
-        );
+        eprintln!("{kind}: connected in {:?} ({algs})", conn.connect_time());
         conn.close();
         let e = conn.run(&Command::argv(["true"])).unwrap_err();
         assert!(matches!(e, TargetError::Unreachable(_)), "{e:?}");
@@ -208,7 +218,11 @@ fn agent_auth() {
         .env("SSH_AUTH_SOCK", &sock)
         .output()
         .unwrap();
-    assert!(add.status.success(), "{}", String::from_utf8_lossy(&add.stderr));
+    assert!(
+        add.status.success(),
+        "{}",
+        String::from_utf8_lossy(&add.stderr)
+    );
     std::env::set_var("SSH_AUTH_SOCK", &sock);
     let mut spec = lab.spec(0, "root");
     spec.private_key_file = None;
@@ -249,7 +263,10 @@ fn wrong_key_is_a_clear_auth_error() {
     assert!(st.success());
     spec.private_key_file = Some(enc.display().to_string());
     let msg = unreachable_message(lab.connect(&spec));
-    assert!(msg.contains("encrypted, set CONVERGE_SSH_KEY_PASSPHRASE"), "{msg}");
+    assert!(
+        msg.contains("encrypted, set CONVERGE_SSH_KEY_PASSPHRASE"),
+        "{msg}"
+    );
     std::env::set_var("CONVERGE_SSH_KEY_PASSPHRASE", "wrong");
     let msg = unreachable_message(lab.connect(&spec));
     assert!(msg.contains("cannot decrypt"), "{msg}");
@@ -267,6 +284,20 @@ fn wrong_key_is_a_clear_auth_error() {
 }
 
 #[test]
+fn connect_timeout_is_unreachable() {
+    let Some((lab, _g)) = lab() else { return };
+    let mut spec = lab.spec(0, "root");
+    // In the lab's subnet, no host there.
+    spec.address = "198.18.0.250".into();
+    spec.connect_timeout_secs = Some(1);
+    let t = Instant::now();
+    let msg = unreachable_message(lab.connect(&spec));
+    assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
+    assert!(msg.contains("root@198.18.0.250:22"), "{msg}");
+    eprintln!("no host: {msg} after {:?}", t.elapsed());
+}
+
+#[test]
 fn password_auth() {
     let Some((lab, _g)) = lab() else { return };
     let mut spec = lab.spec(0, "pwuser");
@@ -277,7 +308,10 @@ fn password_auth() {
 
     spec.password = Some("not-the-password".into());
     let msg = unreachable_message(lab.connect(&spec));
-    assert!(msg.starts_with("authentication failed for pwuser@"), "{msg}");
+    assert!(
+        msg.starts_with("authentication failed for pwuser@"),
+        "{msg}"
+    );
     assert!(msg.contains("password"), "{msg}");
     assert!(!msg.contains("not-the-password"), "{msg}");
 }
@@ -293,7 +327,13 @@ fn host_key_policies() {
 
     // strict (the default): unknown key refused, naming host and fingerprint.
     let msg = unreachable_message(lab.connect(&spec));
-    assert!(msg.contains(&format!("host key verification failed for {}", lab.addrs[0])), "{msg}");
+    assert!(
+        msg.contains(&format!(
+            "host key verification failed for {}",
+            lab.addrs[0]
+        )),
+        "{msg}"
+    );
     assert!(msg.contains("unknown ssh-ed25519 key SHA256:"), "{msg}");
 
     // off: anything goes, nothing recorded.
@@ -310,11 +350,19 @@ fn host_key_policies() {
     let conn = SshConnection::connect(&spec, &opts).unwrap();
     assert_eq!(sh(&conn, "echo ok").trim(), "ok");
     let text = std::fs::read_to_string(&kh).unwrap();
-    assert!(text.starts_with(&format!("{} ssh-ed25519 AAAA", lab.addrs[0])), "{text}");
+    assert!(
+        text.starts_with(&format!("{} ssh-ed25519 AAAA", lab.addrs[0])),
+        "{text}"
+    );
     lab.connect(&spec).expect("known after accept-new");
 
     // A hashed entry (ssh-keygen -H) works too.
-    let st = Proc::new("ssh-keygen").arg("-H").arg("-f").arg(&kh).output().unwrap();
+    let st = Proc::new("ssh-keygen")
+        .arg("-H")
+        .arg("-f")
+        .arg(&kh)
+        .output()
+        .unwrap();
     assert!(st.status.success());
     assert!(std::fs::read_to_string(&kh).unwrap().starts_with("|1|"));
     lab.connect(&spec).expect("hashed known_hosts entry");
@@ -326,7 +374,11 @@ fn host_key_policies() {
         .find(|l| l.starts_with(&format!("{},", lab.addrs[0])) && l.contains("ssh-ed25519"))
         .unwrap()
         .to_string();
-    let key = line.split_whitespace().skip(1).collect::<Vec<_>>().join(" ");
+    let key = line
+        .split_whitespace()
+        .skip(1)
+        .collect::<Vec<_>>()
+        .join(" ");
     std::fs::write(&kh, format!("@revoked * {key}\n{line}\n")).unwrap();
     let msg = unreachable_message(lab.connect(&spec));
     assert!(msg.contains("@revoked"), "{msg}");
@@ -348,7 +400,9 @@ fn become_with_sudo() {
     let out = root
         .run(&Command {
             env: vec![("GREETING".into(), "hi there".into())],
-            ..Command::shell("pwd; echo \"$GREETING\"; cat").chdir("/root").stdin("from stdin")
+            ..Command::shell("pwd; echo \"$GREETING\"; cat")
+                .chdir("/root")
+                .stdin("from stdin")
         })
         .unwrap();
     assert_eq!(out.stdout_str(), "/root\nhi there\nfrom stdin");
@@ -362,11 +416,17 @@ fn become_with_sudo() {
     };
     root.write_file(path, b"secret\n", &attrs).unwrap();
     let st = root.stat(path).unwrap().unwrap();
-    assert_eq!((st.kind, st.mode, st.owner.as_str(), st.size), (FileKind::File, 0o600, "deploy", 7));
+    assert_eq!(
+        (st.kind, st.mode, st.owner.as_str(), st.size),
+        (FileKind::File, 0o600, "deploy", 7)
+    );
     assert_eq!(root.read_file(path).unwrap().unwrap(), b"secret\n");
     // Without become, deploy cannot read /root.
     assert!(conn.read_file(path).is_err());
-    sh(root.as_ref(), &format!("rm -f {}", converge_modules::target::shell_quote(path)));
+    sh(
+        root.as_ref(),
+        &format!("rm -f {}", converge_modules::target::shell_quote(path)),
+    );
 
     // become_user: deploy -> pwuser.
     let as_pw = conn.with_become(&Become {
@@ -396,10 +456,28 @@ fn become_with_sudo() {
     let out = with_pw
         .run(&Command::shell("id -u; cat").stdin("payload after the password"))
         .unwrap();
-    assert_eq!(out.stdout_str(), "0\npayload after the password", "{}", out.stderr_str());
-    assert!(!out.stderr_str().contains("converge-become"), "{}", out.stderr_str());
-    with_pw.write_file("/root/converge-pw-test", b"x", &FileAttrs::default()).unwrap();
-    assert_eq!(with_pw.stat("/root/converge-pw-test").unwrap().unwrap().owner, "root");
+    assert_eq!(
+        out.stdout_str(),
+        "0\npayload after the password",
+        "{}",
+        out.stderr_str()
+    );
+    assert!(
+        !out.stderr_str().contains("converge-become"),
+        "{}",
+        out.stderr_str()
+    );
+    with_pw
+        .write_file("/root/converge-pw-test", b"x", &FileAttrs::default())
+        .unwrap();
+    assert_eq!(
+        with_pw
+            .stat("/root/converge-pw-test")
+            .unwrap()
+            .unwrap()
+            .owner,
+        "root"
+    );
     sh(with_pw.as_ref(), "rm -f /root/converge-pw-test");
     let wrong = pw.with_become(&Become {
         enabled: true,
@@ -421,10 +499,15 @@ fn files_commands_stdin_and_timeouts() {
     let out = conn
         .run(&Command::shell("echo out; echo err >&2; exit 3"))
         .unwrap();
-    assert_eq!((out.rc, out.stdout_str().as_str(), out.stderr_str().as_str()), (3, "out\n", "err\n"));
+    assert_eq!(
+        (out.rc, out.stdout_str().as_str(), out.stderr_str().as_str()),
+        (3, "out\n", "err\n")
+    );
     // stdin larger than the SSH window, and a command that ignores its stdin.
     let big = vec![b'x'; 5 * 1024 * 1024 + 3];
-    let out = conn.run(&Command::argv(["wc", "-c"]).stdin(big.clone())).unwrap();
+    let out = conn
+        .run(&Command::argv(["wc", "-c"]).stdin(big.clone()))
+        .unwrap();
     assert_eq!(out.stdout_str().trim(), (big.len()).to_string());
     let out = conn.run(&Command::argv(["true"]).stdin(big)).unwrap();
     assert_eq!(out.rc, 0);
@@ -441,21 +524,40 @@ fn files_commands_stdin_and_timeouts() {
     assert_eq!(conn.stat(&p).unwrap(), None);
     conn.write_file(&p, b"one", &FileAttrs::default()).unwrap();
     let st = conn.stat(&p).unwrap().unwrap();
-    assert_eq!((st.kind, st.mode, st.size, st.owner.as_str()), (FileKind::File, 0o644, 3, "root"));
-    sh(&conn, &format!("chmod 0604 \"{dir}\"/a*; chown deploy:deploy \"{dir}\"/a*"));
+    assert_eq!(
+        (st.kind, st.mode, st.size, st.owner.as_str()),
+        (FileKind::File, 0o644, 3, "root")
+    );
+    sh(
+        &conn,
+        &format!("chmod 0604 \"{dir}\"/a*; chown deploy:deploy \"{dir}\"/a*"),
+    );
     conn.write_file(&p, b"two!", &FileAttrs::default()).unwrap();
     let st2 = conn.stat(&p).unwrap().unwrap();
-    assert_eq!((st2.mode, st2.owner.as_str(), st2.group.as_str()), (0o604, "deploy", "deploy"));
+    assert_eq!(
+        (st2.mode, st2.owner.as_str(), st2.group.as_str()),
+        (0o604, "deploy", "deploy")
+    );
     assert_ne!(st.inode, st2.inode, "replaced by rename");
     assert_eq!(conn.read_file(&p).unwrap().unwrap(), b"two!");
     sh(&conn, &format!("ln -s 'a \"b\" c' \"{dir}/link\""));
     let l = conn.stat(&format!("{dir}/link")).unwrap().unwrap();
-    assert_eq!((l.kind, l.link_target.as_deref()), (FileKind::Symlink, Some("a \"b\" c")));
+    assert_eq!(
+        (l.kind, l.link_target.as_deref()),
+        (FileKind::Symlink, Some("a \"b\" c"))
+    );
     let e = conn
         .write_file("/nonexistent/x", b"x", &FileAttrs::default())
         .unwrap_err();
     assert!(e.to_string().contains("does not exist"), "{e}");
-    assert_eq!(sh(&conn, &format!("ls -A \"{dir}\" | grep -c converge || true")).trim(), "0");
+    assert_eq!(
+        sh(
+            &conn,
+            &format!("ls -A \"{dir}\" | grep -c converge || true")
+        )
+        .trim(),
+        "0"
+    );
     sh(&conn, &format!("rm -rf \"{dir}\""));
 
     // Command timeout; the connection survives it.
@@ -467,7 +569,10 @@ fn files_commands_stdin_and_timeouts() {
     let conn = SshConnection::connect(&spec, &opts).unwrap();
     let t = Instant::now();
     let e = conn.run(&Command::argv(["sleep", "5"])).unwrap_err();
-    assert!(matches!(&e, TargetError::Failed(m) if m.contains("timed out")), "{e:?}");
+    assert!(
+        matches!(&e, TargetError::Failed(m) if m.contains("timed out")),
+        "{e:?}"
+    );
     assert!(t.elapsed() < Duration::from_secs(3));
     assert_eq!(sh(&conn, "echo alive").trim(), "alive");
 }
@@ -544,7 +649,7 @@ fn proxy_jump_through_ssh_config() {
         format!(
             "Host far-host\n  HostName {}\n  User root\n  ProxyJump root@{}:22\n  IdentityFile {}\n\n\
              Host *\n  ConnectTimeout 5\n",
-            lab.addrs[2],
+            lab.addrs[lab.addrs.len() - 1],
             lab.addrs[0],
             lab.key("ed25519")
         ),
@@ -558,17 +663,21 @@ fn proxy_jump_through_ssh_config() {
         ..Default::default()
     };
     let conn = lab.connect(&spec).unwrap();
-    assert_eq!(sh(&conn, "hostname").trim(), lab.hosts[2]);
+    let last = lab.addrs.len() - 1;
+    assert_eq!(sh(&conn, "hostname").trim(), lab.hosts[last]);
     assert_eq!(
         conn.describe(),
-        format!("ssh root@{}:22 via root@{}:22", lab.addrs[2], lab.addrs[0])
+        format!(
+            "ssh root@{}:22 via root@{}:22",
+            lab.addrs[last], lab.addrs[0]
+        )
     );
 }
 
 #[test]
 fn killed_sshd_is_unreachable() {
     let Some((lab, _g)) = lab() else { return };
-    let idx = lab.hosts.len() - 2;
+    let idx = lab.hosts.len() - 1;
     let host = lab.hosts[idx].clone();
     let conn = lab.connect(&lab.spec(idx, "root")).unwrap();
     assert_eq!(sh(&conn, "echo up").trim(), "up");
@@ -579,7 +688,20 @@ fn killed_sshd_is_unreachable() {
         }
     }
     let _restart = Restart(lab, host.clone());
+    // A command running when sshd dies ends as unreachable too, at once.
+    let conn = Arc::new(conn);
+    let running = {
+        let conn = conn.clone();
+        std::thread::spawn(move || {
+            let t = Instant::now();
+            (conn.run(&Command::argv(["sleep", "30"])), t.elapsed())
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
     lab.lab_sh(&["kill-sshd", &host]);
+    let (r, took) = running.join().unwrap();
+    assert!(matches!(r, Err(TargetError::Unreachable(_))), "{r:?}");
+    assert!(took < Duration::from_secs(10), "{took:?}");
     let t = Instant::now();
     let e = conn.run(&Command::argv(["true"])).unwrap_err();
     assert!(matches!(e, TargetError::Unreachable(_)), "{e:?}");
@@ -605,7 +727,11 @@ fn changed_host_key_is_refused() {
             names.push(name);
         }
     }
-    assert!(names.len() >= 2, "no host keys found in {}", ssh_dir.display());
+    assert!(
+        names.len() >= 2,
+        "no host keys found in {}",
+        ssh_dir.display()
+    );
     struct Restore<'a> {
         lab: &'a Lab,
         host: String,
@@ -652,11 +778,16 @@ fn changed_host_key_is_refused() {
         let mut spec = lab.spec(idx, "root");
         spec.host_key_checking = Some(policy.into());
         let msg = unreachable_message(lab.connect(&spec));
-        assert!(msg.contains(&format!("HOST KEY CHANGED for {}", lab.addrs[idx])), "{msg}");
+        assert!(
+            msg.contains(&format!("HOST KEY CHANGED for {}", lab.addrs[idx])),
+            "{msg}"
+        );
         assert!(msg.contains(&new_fp), "{msg} / {new_fp}");
         assert!(msg.contains(&format!("{}:{line}", kh.display())), "{msg}");
     }
     drop(restore);
-    let conn = lab.connect(&lab.spec(idx, "root")).expect("original keys restored");
+    let conn = lab
+        .connect(&lab.spec(idx, "root"))
+        .expect("original keys restored");
     assert_eq!(sh(&conn, "hostname").trim(), host);
 }

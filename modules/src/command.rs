@@ -228,6 +228,13 @@ fn run_command(
             Outcome::skipped(CHECK_MODE_MSG)
         };
         o.data.insert("cmd".into(), p.cmd_value.clone());
+        // What Ansible registers for a command check mode did not run, so that later tasks
+        // reading `result.rc` / `result.stdout` behave the same in a dry run.
+        o.data.insert("rc".into(), 0.into());
+        for k in ["stdout", "stderr"] {
+            o.data.insert(k.into(), "".into());
+            o.data.insert(format!("{k}_lines"), Value::Array(Vec::new()));
+        }
         return Ok(o);
     }
     let start = SystemTime::now();
@@ -244,6 +251,9 @@ fn run_command(
     if !out.success() {
         o.status = Status::Failed;
         o.msg = Some("non-zero return code".into());
+        // The command ran: Ansible reports it changed even when it failed, which is what
+        // `ignore_errors` and `failed_when: false` then count.
+        o.data.insert("changed".into(), Value::Bool(true));
     }
     Ok(o)
 }

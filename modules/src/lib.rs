@@ -4,6 +4,7 @@
 //! (JSON), a [`Target`] to read and change the host through, and the run mode (check, diff); it
 //! returns an [`Outcome`]. See [`contract`] for the inspect → plan → apply shape.
 
+pub mod apt;
 pub mod args;
 pub mod blockinfile;
 pub mod command;
@@ -23,6 +24,7 @@ pub mod replace;
 pub mod shlex;
 pub mod slurp;
 pub mod stat;
+pub mod sysutil;
 pub mod target;
 pub mod template;
 pub mod textedit;

@@ -101,10 +101,8 @@ pub async fn authenticate<H: Handler>(
     let mut pubkey_open = true;
     let mut seen_keys: Vec<russh::keys::PublicKey> = Vec::new();
 
-    let mut files: Vec<(PathBuf, bool)> = plan.key_files.iter().map(|p| (p.clone(), true)).collect();
-
     // 1. explicit keys
-    for (path, _) in &files {
+    for path in &plan.key_files {
         if !pubkey_open {
             break;
         }
@@ -175,12 +173,11 @@ pub async fn authenticate<H: Handler>(
 
     // 3. default keys
     if plan.default_keys {
-        files = default_key_files()
+        let defaults: Vec<PathBuf> = default_key_files()
             .into_iter()
             .filter(|p| !plan.key_files.contains(p))
-            .map(|p| (p, false))
             .collect();
-        for (path, _) in &files {
+        for path in &defaults {
             if !pubkey_open {
                 break;
             }

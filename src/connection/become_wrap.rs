@@ -50,10 +50,15 @@ fi
 
 /// Rewrite `cmd` for `become_`. A disabled become returns the command unchanged.
 pub fn wrap(become_: &Become, cmd: &Command) -> Result<Wrapped, TargetError> {
+    wrap_owned(become_, cmd.clone())
+}
+
+/// [`wrap`], taking the command (and its possibly large stdin) by value.
+pub fn wrap_owned(become_: &Become, mut cmd: Command) -> Result<Wrapped, TargetError> {
     let user = become_user(become_);
     if !become_.enabled {
         return Ok(Wrapped {
-            command: cmd.clone(),
+            command: cmd,
             marker: None,
             user,
         });
@@ -100,7 +105,10 @@ pub fn wrap(become_: &Become, cmd: &Command) -> Result<Wrapped, TargetError> {
                 "su",
                 &user,
                 "-c",
-                &format!("/bin/sh -c {}", converge_modules::target::shell_quote(&inner)),
+                &format!(
+                    "/bin/sh -c {}",
+                    converge_modules::target::shell_quote(&inner)
+                ),
             ]),
             None,
             None,
@@ -123,10 +131,10 @@ pub fn wrap(become_: &Become, cmd: &Command) -> Result<Wrapped, TargetError> {
             )))
         }
     };
-    let stdin = match (stdin_prefix, &cmd.stdin) {
-        (None, s) => s.clone(),
+    let stdin = match (stdin_prefix, cmd.stdin.take()) {
+        (None, s) => s,
         (Some(mut p), Some(s)) => {
-            p.extend_from_slice(s);
+            p.extend_from_slice(&s);
             Some(p)
         }
         (Some(p), None) => Some(p),
@@ -187,7 +195,9 @@ impl Wrapped {
             {
                 return Err(TargetError::Failed(format!("become: {first}")));
             }
-            if out.rc == 127 && (first.contains("sudo: not found") || first.contains("sudo: command not found")) {
+            if out.rc == 127
+                && (first.contains("sudo: not found") || first.contains("sudo: command not found"))
+            {
                 return Err(TargetError::Failed(
                     "become: sudo is not installed on the target".to_string(),
                 ));

@@ -49,9 +49,15 @@ pub enum Verdict {
     Known,
     Unknown,
     /// The host is known with another key; where the first mismatching entry is.
-    Changed { file: PathBuf, line: usize },
+    Changed {
+        file: PathBuf,
+        line: usize,
+    },
     /// The key is listed as `@revoked`.
-    Revoked { file: PathBuf, line: usize },
+    Revoked {
+        file: PathBuf,
+        line: usize,
+    },
 }
 
 /// The files searched, in order, and the one new keys are appended to.
@@ -91,7 +97,10 @@ impl KnownHosts {
                 if !entry.matches_host(host, port) {
                     continue;
                 }
-                let same = entry.key.as_ref().is_some_and(|k| k.key_data() == key.key_data());
+                let same = entry
+                    .key
+                    .as_ref()
+                    .is_some_and(|k| k.key_data() == key.key_data());
                 match entry.marker {
                     Marker::Revoked if same => {
                         return Verdict::Revoked {
@@ -102,11 +111,23 @@ impl KnownHosts {
                     Marker::Revoked | Marker::CertAuthority => {}
                     Marker::None if same => known = true,
                     Marker::None => {
-                        if changed.is_none() && entry.key.is_some() {
-                            changed = Some(Verdict::Changed {
-                                file: file.clone(),
-                                line: entry.line,
-                            });
+                        // Name the entry of the same key type when there is one, as OpenSSH.
+                        let same_type = entry
+                            .key
+                            .as_ref()
+                            .is_some_and(|k| k.algorithm() == key.algorithm());
+                        let better = match &changed {
+                            None => entry.key.is_some(),
+                            Some((_, prev_same)) => same_type && !prev_same,
+                        };
+                        if better {
+                            changed = Some((
+                                Verdict::Changed {
+                                    file: file.clone(),
+                                    line: entry.line,
+                                },
+                                same_type,
+                            ));
                         }
                     }
                 }
@@ -115,7 +136,7 @@ impl KnownHosts {
         if known {
             Verdict::Known
         } else {
-            changed.unwrap_or(Verdict::Unknown)
+            changed.map(|(v, _)| v).unwrap_or(Verdict::Unknown)
         }
     }
 
@@ -146,7 +167,11 @@ impl KnownHosts {
     pub fn append(&self, host: &str, port: u16, key: &PublicKey) -> std::io::Result<()> {
         static LOCK: Mutex<()> = Mutex::new(());
         let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(dir) = self.append_to.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Some(dir) = self
+            .append_to
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
             if !dir.exists() {
                 std::fs::create_dir_all(dir)?;
                 #[cfg(unix)]
@@ -329,7 +354,10 @@ mod tests {
         let mac = hmac_sha1(b"Jefe", b"what do ya want for nothing?");
         let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(hex, "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
-        let mac = hmac_sha1(&[0xaa; 80], b"Test Using Larger Than Block-Size Key - Hash Key First");
+        let mac = hmac_sha1(
+            &[0xaa; 80],
+            b"Test Using Larger Than Block-Size Key - Hash Key First",
+        );
         let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(hex, "aa4ae5e15272d00e95705637ce8a3b55ed402112");
     }
@@ -359,12 +387,28 @@ mod tests {
     }
 
     #[test]
+    fn changed_names_the_entry_of_the_same_type() {
+        let ecdsa = "AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBBfukh1zv2rUmXXtPiNltcncfL4D/ydErd/W/fUTgDYT656UfgFiHMGd3Omtr/ft4+cSbb6i84fdFvbb4VzL8So=";
+        let (_d, k) = kh(&format!(
+            "h1 ecdsa-sha2-nistp256 {ecdsa}\nh1 ssh-ed25519 {ED1}\n"
+        ));
+        assert!(matches!(
+            k.check("h1", 22, &key(ED2)),
+            Verdict::Changed { line: 2, .. }
+        ));
+    }
+
+    #[test]
     fn hashed_entries() {
         // `ssh-keygen -H` format for "[198.18.0.11]:2222", salt chosen here.
         let salt = b"0123456789abcdefghij";
         let b64 = base64::engine::general_purpose::STANDARD;
         let h = hmac_sha1(salt, b"[198.18.0.11]:2222");
-        let line = format!("|1|{}|{} ssh-ed25519 {ED1}\n", b64.encode(salt), b64.encode(h));
+        let line = format!(
+            "|1|{}|{} ssh-ed25519 {ED1}\n",
+            b64.encode(salt),
+            b64.encode(h)
+        );
         let (_d, k) = kh(&line);
         assert_eq!(k.check("198.18.0.11", 2222, &key(ED1)), Verdict::Known);
         assert_eq!(k.check("198.18.0.11", 22, &key(ED1)), Verdict::Unknown);
@@ -397,11 +441,17 @@ mod tests {
         assert_eq!(k.check("198.18.0.12", 22, &key(ED1)), Verdict::Known);
         assert_eq!(k.check("198.18.0.12", 2200, &key(ED2)), Verdict::Known);
         let text = std::fs::read_to_string(&k.append_to).unwrap();
-        assert!(text.contains(&format!("\n198.18.0.12 ssh-ed25519 {ED1}\n")), "{text}");
+        assert!(
+            text.contains(&format!("\n198.18.0.12 ssh-ed25519 {ED1}\n")),
+            "{text}"
+        );
         assert!(text.contains(&format!("[198.18.0.12]:2200 ssh-ed25519 {ED2}\n")));
         // An unparseable entry for a host is not a "changed" key.
         assert_eq!(k.check("h0", 22, &key(ED1)), Verdict::Unknown);
-        assert_eq!(k.known_algorithms("198.18.0.12", 22), vec![key(ED1).algorithm()]);
+        assert_eq!(
+            k.known_algorithms("198.18.0.12", 22),
+            vec![key(ED1).algorithm()]
+        );
     }
 
     #[test]

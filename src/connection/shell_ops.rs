@@ -13,8 +13,9 @@
 use converge_modules::target::{Command, FileAttrs, FileKind, Output, Stat, TargetError};
 use sha2::{Digest, Sha256};
 
-/// How a file operation runs a command on the target.
-pub type Runner<'a> = &'a dyn Fn(&Command) -> Result<Output, TargetError>;
+/// How a file operation runs a command on the target (by value: a write's content is not copied
+/// again on its way to the transport).
+pub type Runner<'a> = &'a dyn Fn(Command) -> Result<Output, TargetError>;
 
 /// Exit code meaning "the path does not exist" for [`read_file`] and [`stat`].
 const MISSING: i32 = 44;
@@ -28,7 +29,7 @@ exit 1"#;
 
 /// Read a whole file; `None` when it does not exist (a dangling symlink counts as missing).
 pub fn read_file(run: Runner, path: &str) -> Result<Option<Vec<u8>>, TargetError> {
-    let out = run(&Command::argv([
+    let out = run(Command::argv([
         "/bin/sh",
         "-c",
         READ_SCRIPT,
@@ -55,7 +56,7 @@ if [ -L "$1" ]; then readlink -- "$1" || exit 1; fi"#;
 
 /// `lstat` a path; `None` when it does not exist.
 pub fn stat(run: Runner, path: &str) -> Result<Option<Stat>, TargetError> {
-    let out = run(&Command::argv([
+    let out = run(Command::argv([
         "/bin/sh",
         "-c",
         STAT_SCRIPT,
@@ -139,15 +140,17 @@ if [ -d "$p" ] && [ ! -L "$p" ]; then echo "$p is a directory" >&2; exit 91; fi
 t=$(mktemp "$d/.converge-XXXXXX") || exit 92
 trap 'rm -f "$t"' EXIT
 trap 'exit 143' HUP INT TERM PIPE
-cat > "$t" || exit 93
+if command -v sha256sum >/dev/null 2>&1; then
+  h=$(tee -- "$t" | sha256sum) || exit 93
+  h=${h%% *}
+else
+  cat > "$t" || exit 93
+  h=$sum
+fi
 got=$(wc -c < "$t") || exit 93
 got=$((got + 0))
 if [ "$got" != "$size" ]; then echo "received $got bytes instead of $size" >&2; exit 94; fi
-if command -v sha256sum >/dev/null 2>&1; then
-  h=$(sha256sum < "$t") || exit 94
-  h=${h%% *}
-  if [ "$h" != "$sum" ]; then echo "checksum mismatch: got $h, sent $sum" >&2; exit 94; fi
-fi
+if [ "$h" != "$sum" ]; then echo "checksum mismatch: got $h, sent $sum" >&2; exit 94; fi
 if [ -e "$p" ]; then
   chown --reference="$p" "$t" 2>/dev/null || {
     ug=$(stat -L -c %u:%g -- "$p" 2>/dev/null) && chown "$ug" "$t" 2>/dev/null
@@ -185,7 +188,8 @@ pub fn write_command(path: &str, content: &[u8], attrs: &FileAttrs) -> Command {
 }
 
 /// Write a file atomically: a temporary file in the destination directory receives the content
-/// from stdin, its size and sha256 are checked, ownership and mode are set (those of the replaced
+/// from stdin (hashed with sha256 on the way in, by `tee`), the hash and the file's size are
+/// checked, ownership and mode are set (those of the replaced
 /// file when `attrs` leave them `None`), then it is renamed over the path. On any failure the
 /// temporary file is removed.
 pub fn write_file(
@@ -194,7 +198,7 @@ pub fn write_file(
     content: &[u8],
     attrs: &FileAttrs,
 ) -> Result<(), TargetError> {
-    let out = run(&write_command(path, content, attrs))?;
+    let out = run(write_command(path, content, attrs))?;
     if out.rc == 0 {
         return Ok(());
     }
@@ -277,12 +281,17 @@ mod tests {
         let cmd = write_command("/etc/it's a file", b"hello", &attrs);
         let line = cmd.to_shell_string();
         assert!(line.contains(r"'/etc/it'\''s a file'"), "{line}");
-        assert!(line.contains(" 0640 '' adm 5 2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"), "{line}");
+        assert!(
+            line.contains(
+                " 0640 '' adm 5 2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+            ),
+            "{line}"
+        );
         assert_eq!(cmd.stdin.as_deref(), Some(&b"hello"[..]));
     }
 
     /// Run the scripts with the local /bin/sh: they are the contract with the target.
-    fn local(cmd: &Command) -> Result<Output, TargetError> {
+    fn local(cmd: Command) -> Result<Output, TargetError> {
         use std::io::Write;
         use std::process::Stdio;
         let mut child = std::process::Command::new("/bin/sh")
@@ -359,7 +368,10 @@ mod tests {
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
-        assert!(names.iter().all(|n| !n.starts_with(".converge-")), "{names:?}");
+        assert!(
+            names.iter().all(|n| !n.starts_with(".converge-")),
+            "{names:?}"
+        );
         assert!(read_file(&local, d).is_err());
     }
 
@@ -369,10 +381,10 @@ mod tests {
         let p = dir.path().join("f");
         let mut cmd = write_command(p.to_str().unwrap(), b"abc", &FileAttrs::default());
         cmd.stdin = Some(b"abd".to_vec());
-        let out = local(&cmd).unwrap();
+        let out = local(cmd.clone()).unwrap();
         assert_eq!(out.rc, 94, "{}", out.stderr_str());
         assert!(!p.exists());
         cmd.stdin = Some(b"ab".to_vec());
-        assert_eq!(local(&cmd).unwrap().rc, 94);
+        assert_eq!(local(cmd).unwrap().rc, 94);
     }
 }

@@ -64,9 +64,8 @@ impl Endpoint {
             .clone()
             .or_else(|| opts.host_key_checking.clone());
         let policy = match policy_text {
-            Some(p) => Policy::parse(&p).map_err(|e| {
-                TargetError::Unreachable(format!("{}: {e}", spec.name))
-            })?,
+            Some(p) => Policy::parse(&p)
+                .map_err(|e| TargetError::Unreachable(format!("{}: {e}", spec.name)))?,
             None => Policy::Strict,
         };
         let jumps = match &cfg.proxy_jump {
@@ -192,9 +191,9 @@ fn preferred(known: &[Algorithm]) -> Preferred {
     // Host key types already in known_hosts first, as OpenSSH does: a host known by its RSA key
     // is then verified with that key instead of failing as "unknown ed25519 key".
     let is_known = |a: &Algorithm| {
-        known
-            .iter()
-            .any(|k| k == a || (matches!(k, Algorithm::Rsa { .. }) && matches!(a, Algorithm::Rsa { .. })))
+        known.iter().any(|k| {
+            k == a || (matches!(k, Algorithm::Rsa { .. }) && matches!(a, Algorithm::Rsa { .. }))
+        })
     };
     keys.sort_by_cached_key(|a| !is_known(a));
     Preferred {
@@ -314,7 +313,11 @@ impl client::Handler for ClientHandler {
                 "{} {}{}",
                 names.kex.as_ref(),
                 names.cipher.as_ref(),
-                if names.strict_kex() { " strict-kex" } else { "" }
+                if names.strict_kex() {
+                    " strict-kex"
+                } else {
+                    ""
+                }
             ));
         }
         Ok(())
@@ -351,11 +354,16 @@ struct Session {
 }
 
 impl Session {
-    async fn connect(ep: &Endpoint, via: Option<Arc<Session>>) -> Result<Arc<Session>, TargetError> {
+    async fn connect(
+        ep: &Endpoint,
+        via: Option<Arc<Session>>,
+    ) -> Result<Arc<Session>, TargetError> {
         let started = Instant::now();
         let label = ep.label();
         let known_hosts = KnownHosts::from_env();
-        let config = Arc::new(client_config(&known_hosts.known_algorithms(&ep.host, ep.port)));
+        let config = Arc::new(client_config(
+            &known_hosts.known_algorithms(&ep.host, ep.port),
+        ));
         let shared = Arc::new(Mutex::new(Shared::default()));
         let handler = ClientHandler {
             host: ep.host.clone(),
@@ -408,8 +416,11 @@ impl Session {
         };
         // Authentication may wait on an agent; bounded separately and more generously.
         let auth_timeout = timeout.max(Duration::from_secs(30));
-        match tokio::time::timeout(auth_timeout, auth::authenticate(&mut handle, &ep.user, &ep.auth))
-            .await
+        match tokio::time::timeout(
+            auth_timeout,
+            auth::authenticate(&mut handle, &ep.user, &ep.auth),
+        )
+        .await
         {
             Ok(Ok(())) => {}
             Ok(Err(tried)) => {
@@ -608,7 +619,10 @@ pub struct SshConnection {
 
 impl SshConnection {
     /// Connect and authenticate (jump hosts first, when the ssh config names any).
-    pub fn connect(spec: &ConnectionSpec, opts: &ConnectOptions) -> Result<SshConnection, TargetError> {
+    pub fn connect(
+        spec: &ConnectionSpec,
+        opts: &ConnectOptions,
+    ) -> Result<SshConnection, TargetError> {
         let ep = Endpoint::resolve(spec, opts)?;
         let session = block_on(async {
             let mut via: Option<Arc<Session>> = None;
@@ -647,9 +661,9 @@ impl SshConnection {
             .unwrap_or_default()
     }
 
-    /// Run a command without `become`, whatever this connection's setting.
-    fn exec(&self, cmd: &Command) -> Result<Output, TargetError> {
-        let mut wrapped = become_wrap::wrap(&self.become_, cmd)?;
+    /// Run a command with this connection's `become`.
+    fn exec(&self, cmd: Command) -> Result<Output, TargetError> {
+        let mut wrapped = become_wrap::wrap_owned(&self.become_, cmd)?;
         let stdin = wrapped.command.stdin.take();
         let line = wrapped.command.to_shell_string();
         let out = block_on(self.session.exec(&line, stdin, self.command_timeout))?;
@@ -659,7 +673,7 @@ impl SshConnection {
 
 impl Target for SshConnection {
     fn run(&self, cmd: &Command) -> Result<Output, TargetError> {
-        self.exec(cmd)
+        self.exec(cmd.clone())
     }
 
     fn read_file(&self, path: &str) -> Result<Option<Vec<u8>>, TargetError> {

@@ -126,11 +126,9 @@ pub fn parse(text: &str, host: &str) -> HostConfig {
             }
             "user" if cfg.user.is_none() => cfg.user = Some(value),
             "port" if cfg.port.is_none() => cfg.port = value.parse().ok(),
-            "identityfile" => {
-                if !value.eq_ignore_ascii_case("none") {
-                    cfg.identity_files
-                        .push(expand_tilde(&value.replace("%h", host)));
-                }
+            "identityfile" if !value.eq_ignore_ascii_case("none") => {
+                cfg.identity_files
+                    .push(expand_tilde(&value.replace("%h", host)));
             }
             "proxyjump" if !proxy_jump_seen => {
                 proxy_jump_seen = true;

@@ -311,6 +311,19 @@ impl Executor<'_> {
                 None => groups_by_file.push((path, vec![Arc::clone(h)])),
             }
         }
+        if !groups_by_file.is_empty() {
+            self.sink.emit(&Event::TaskStart { name: task.display_name(), role: task.origin.role.clone(), handler: false, hosts: hosts.len() });
+            for (path, hs) in &groups_by_file {
+                for h in hs {
+                    let mut st = lock(h);
+                    let mut r = HostResult::new(&st.name, ResultStatus::Ok);
+                    r.data = json!({"changed": false, "_included": absolute(path)});
+                    self.account(&mut st, task, &mut r, false);
+                    self.sink.emit(&Event::HostResult(r));
+                }
+            }
+            self.sink.emit(&Event::TaskEnd);
+        }
         for (path, hs) in groups_by_file {
             match load_task_file_at_runtime(&path, &task.origin, &self.templater) {
                 Ok(mut tasks) => {

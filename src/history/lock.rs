@@ -44,8 +44,9 @@ impl RunLock {
     /// Takes the lock if it is free; `Ok(None)` if another process holds it.
     pub fn try_acquire(path: &Path) -> Result<Option<RunLock>> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("creating the directory of the run lock {}", dir.display()))?;
+            std::fs::create_dir_all(dir).with_context(|| {
+                format!("creating the directory of the run lock {}", dir.display())
+            })?;
         }
         // No truncation on open: the file holds the current holder's details.
         let file = OpenOptions::new()
@@ -116,7 +117,8 @@ impl RunLock {
     /// Whether the lock file currently names this process (for tests and diagnostics).
     pub fn held_by_me(&mut self) -> bool {
         let mut text = String::new();
-        if self.file.seek(SeekFrom::Start(0)).is_err() || self.file.read_to_string(&mut text).is_err()
+        if self.file.seek(SeekFrom::Start(0)).is_err()
+            || self.file.read_to_string(&mut text).is_err()
         {
             return false;
         }

@@ -175,7 +175,10 @@ fn join_lines(v: &[String]) -> String {
 }
 
 fn split_lines(s: &str) -> Vec<String> {
-    s.lines().filter(|l| !l.is_empty()).map(str::to_string).collect()
+    s.lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 impl History {
@@ -361,7 +364,12 @@ impl History {
         self.close_run(run, status, Some(&finished_at))
     }
 
-    fn close_run(&mut self, run: &RunId, status: RunStatus, finished_at: Option<&str>) -> Result<()> {
+    fn close_run(
+        &mut self,
+        run: &RunId,
+        status: RunStatus,
+        finished_at: Option<&str>,
+    ) -> Result<()> {
         let n = self
             .conn
             .execute(
@@ -597,7 +605,10 @@ impl History {
     pub fn prune(&mut self, keep: usize) -> Result<usize> {
         self.flush()?;
         let keep = i64::try_from(keep).unwrap_or(i64::MAX);
-        let tx = self.conn.transaction().context("starting to prune the history")?;
+        let tx = self
+            .conn
+            .transaction()
+            .context("starting to prune the history")?;
         tx.execute(
             "DELETE FROM results WHERE run_id IN
                 (SELECT id FROM runs ORDER BY seq DESC LIMIT -1 OFFSET ?1)",
@@ -622,7 +633,10 @@ impl History {
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))
             .context("checking the history database")?;
         if msg != "ok" {
-            bail!("the history database {} is damaged: {msg}", self.path.display());
+            bail!(
+                "the history database {} is damaged: {msg}",
+                self.path.display()
+            );
         }
         Ok(())
     }

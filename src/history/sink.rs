@@ -145,8 +145,10 @@ impl State {
                 let run = self.run.clone();
                 self.history.finish_run(&run, status)?;
                 if !duration.is_zero() {
-                    self.history
-                        .set_duration(&run, duration.as_millis().min(u128::from(u64::MAX)) as u64)?;
+                    self.history.set_duration(
+                        &run,
+                        duration.as_millis().min(u128::from(u64::MAX)) as u64,
+                    )?;
                 }
             }
             Event::NoHostsMatched { .. } | Event::Warning(_) | Event::Verbose { .. } => {}

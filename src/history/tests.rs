@@ -17,8 +17,9 @@ fn run(mode: Mode, results: &[(&str, &str, Status, Option<&str>)]) -> RunReport 
     use std::sync::atomic::{AtomicI64, Ordering};
     static MINUTE: AtomicI64 = AtomicI64::new(0);
     let mut meta = RunMeta::start(mode);
-    meta.started_at =
-        crate::report::clock::rfc3339_from_unix(1_700_000_000 + 60 * MINUTE.fetch_add(1, Ordering::Relaxed));
+    meta.started_at = crate::report::clock::rfc3339_from_unix(
+        1_700_000_000 + 60 * MINUTE.fetch_add(1, Ordering::Relaxed),
+    );
     meta.playbooks = vec!["site.yml".into()];
     meta.inventory = vec!["hosts.ini".into()];
     let mut report = RunReport::new(meta);
@@ -99,9 +100,16 @@ fn list_filters_by_host_playbook_status_and_mode() {
     h.record_report(&a).expect("record");
     h.record_report(&b).expect("record");
     let ids = |f: ListFilter, h: &mut History| -> Vec<String> {
-        h.list(&f).expect("list").into_iter().map(|r| r.id).collect()
+        h.list(&f)
+            .expect("list")
+            .into_iter()
+            .map(|r| r.id)
+            .collect()
     };
-    assert_eq!(ids(ListFilter::default(), &mut h), vec![b.run.id.clone(), a.run.id.clone()]);
+    assert_eq!(
+        ids(ListFilter::default(), &mut h),
+        vec![b.run.id.clone(), a.run.id.clone()]
+    );
     let f = ListFilter {
         host: Some("web1".into()),
         ..Default::default()
@@ -152,28 +160,43 @@ fn drift_reports_changes_since_the_last_converged_apply() {
     // An old apply that failed on web2, then a good one for both.
     h.record_report(&run(
         Mode::Apply,
-        &[("web1", "motd", Status::Changed, None), ("web2", "motd", Status::Failed, None)],
+        &[
+            ("web1", "motd", Status::Changed, None),
+            ("web2", "motd", Status::Failed, None),
+        ],
     ))
     .expect("record");
     let apply = run(
         Mode::Apply,
-        &[("web1", "motd", Status::Ok, None), ("web2", "motd", Status::Changed, None)],
+        &[
+            ("web1", "motd", Status::Ok, None),
+            ("web2", "motd", Status::Changed, None),
+        ],
     );
     h.record_report(&apply).expect("record");
     // Check 1: in sync. Check 2 and 3: web1 drifted.
     h.record_report(&run(
         Mode::Check,
-        &[("web1", "motd", Status::Ok, None), ("web2", "motd", Status::Ok, None)],
+        &[
+            ("web1", "motd", Status::Ok, None),
+            ("web2", "motd", Status::Ok, None),
+        ],
     ))
     .expect("record");
     let drifting = run(
         Mode::Check,
-        &[("web1", "motd", Status::Changed, Some(diff)), ("web2", "motd", Status::Ok, None)],
+        &[
+            ("web1", "motd", Status::Changed, Some(diff)),
+            ("web2", "motd", Status::Ok, None),
+        ],
     );
     h.record_report(&drifting).expect("record");
     let latest = run(
         Mode::Check,
-        &[("web1", "motd", Status::Changed, Some(diff)), ("web2", "motd", Status::Ok, None)],
+        &[
+            ("web1", "motd", Status::Changed, Some(diff)),
+            ("web2", "motd", Status::Ok, None),
+        ],
     );
     h.record_report(&latest).expect("record");
     // A host never converged by an apply is not reported.
@@ -185,8 +208,14 @@ fn drift_reports_changes_since_the_last_converged_apply() {
     let web1 = &d[0];
     assert_eq!(web1.host, "web1");
     assert_eq!(web1.last_apply.id, apply.run.id);
-    assert_eq!(web1.last_check.as_ref().map(|c| c.id.as_str()), Some(latest.run.id.as_str()));
-    assert_eq!(web1.drifting_since.as_deref(), Some(drifting.run.started_at.as_str()));
+    assert_eq!(
+        web1.last_check.as_ref().map(|c| c.id.as_str()),
+        Some(latest.run.id.as_str())
+    );
+    assert_eq!(
+        web1.drifting_since.as_deref(),
+        Some(drifting.run.started_at.as_str())
+    );
     assert_eq!(web1.tasks.len(), 1);
     assert_eq!(web1.tasks[0].task, "motd");
     assert_eq!(web1.tasks[0].diff.as_deref(), Some(diff));
@@ -199,8 +228,11 @@ fn drift_reports_changes_since_the_last_converged_apply() {
     assert!(text.contains("web2: in sync"));
 
     // A new converged apply resets the baseline: nothing checked since.
-    h.record_report(&run(Mode::Apply, &[("web1", "motd", Status::Changed, None)]))
-        .expect("record");
+    h.record_report(&run(
+        Mode::Apply,
+        &[("web1", "motd", Status::Changed, None)],
+    ))
+    .expect("record");
     let d = h.drift(Some("web1")).expect("drift");
     assert_eq!(d.len(), 1);
     assert!(d[0].last_check.is_none());
@@ -252,8 +284,8 @@ fn sink_records_a_run_from_events() {
     let path = dir.path().join("h.db");
     let meta = RunMeta::start(Mode::Apply);
     let redactor = Redactor::with_secrets(["s3cr3t-pass"]);
-    let sink = HistorySink::begin(History::open(&path).expect("open"), &meta, &redactor)
-        .expect("begin");
+    let sink =
+        HistorySink::begin(History::open(&path).expect("open"), &meta, &redactor).expect("begin");
     sink.emit(&Event::RunStart {
         playbooks: vec!["site.yml".into()],
         inventory: vec!["hosts".into()],
@@ -293,9 +325,7 @@ fn sink_records_a_run_from_events() {
         duration: Duration::from_millis(1234),
     });
     assert!(sink.take_error().is_none());
-    let report = sink
-        .with_history(|h| h.show(sink.run_id()))
-        .expect("show");
+    let report = sink.with_history(|h| h.show(sink.run_id())).expect("show");
     assert_eq!(report.run.mode, Mode::Check);
     assert_eq!(report.run.status, RunStatus::Ok);
     assert_eq!(report.run.duration_ms, Some(1234));
@@ -309,8 +339,12 @@ fn sink_records_a_run_from_events() {
     drop(sink);
 
     // A sink dropped before RunEnd leaves an incomplete run.
-    let sink = HistorySink::begin(History::open(&path).expect("open"), &RunMeta::start(Mode::Apply), &redactor)
-        .expect("begin");
+    let sink = HistorySink::begin(
+        History::open(&path).expect("open"),
+        &RunMeta::start(Mode::Apply),
+        &redactor,
+    )
+    .expect("begin");
     let id = sink.run_id().clone();
     drop(sink);
     let mut h = History::open(&path).expect("open");

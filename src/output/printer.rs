@@ -350,6 +350,11 @@ impl Printer {
 
     fn render_result(&self, r: &HostResult, b: &mut Vec<Chunk>) {
         let host = &r.host;
+        // `include_tasks`: Ansible's `included: FILE for HOST` line.
+        if let Some(file) = r.data.get("_included").and_then(Value::as_str) {
+            b.push(self.line(&format!("included: {file} for {host}"), color::SKIP));
+            return;
+        }
         let show = Show::of(r);
         if !r.items.is_empty() && r.status != ResultStatus::Unreachable {
             self.render_diffs(r, b);

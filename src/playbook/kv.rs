@@ -72,7 +72,9 @@ pub fn parse_kv(s: &str, free_form: bool, known_keys: &[&str]) -> Result<Map<Str
     let mut args = Map::new();
     let mut raw: Vec<String> = Vec::new();
     for word in split_args(s) {
-        let pair = word.split_once('=').filter(|(k, _)| is_key(k));
+        // Escapes are decoded in key=value words (not in free-form text), as Ansible does.
+        let decoded = decode_escapes(&word);
+        let pair = decoded.split_once('=').filter(|(k, _)| is_key(k));
         match pair {
             Some((k, v)) if !free_form || known_keys.contains(&k) => {
                 args.insert(k.to_string(), Value::String(unquote(v)));
@@ -91,8 +93,71 @@ pub fn parse_kv(s: &str, free_form: bool, known_keys: &[&str]) -> Result<Map<Str
     Ok(args)
 }
 
+/// Python-style escapes Ansible decodes in `key=value` arguments: `\\n`, `\\t`, `\\\\`,
+/// quotes, `\\xHH`, `\\uHHHH`, `\\UHHHHHHHH`.
+pub fn decode_escapes(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let Some(&n) = chars.peek() else {
+            out.push(c);
+            break;
+        };
+        let simple = match n {
+            '\\' => Some('\\'),
+            '\'' => Some('\''),
+            '"' => Some('"'),
+            'a' => Some('\u{7}'),
+            'b' => Some('\u{8}'),
+            'f' => Some('\u{c}'),
+            'n' => Some('\n'),
+            'r' => Some('\r'),
+            't' => Some('\t'),
+            'v' => Some('\u{b}'),
+            _ => None,
+        };
+        if let Some(r) = simple {
+            chars.next();
+            out.push(r);
+            continue;
+        }
+        let width = match n {
+            'x' => 2,
+            'u' => 4,
+            'U' => 8,
+            _ => 0,
+        };
+        if width > 0 {
+            let hex: String = chars.clone().skip(1).take(width).collect();
+            if hex.len() == width && hex.chars().all(|h| h.is_ascii_hexdigit()) {
+                if let Some(ch) = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+                    for _ in 0..=width {
+                        chars.next();
+                    }
+                    out.push(ch);
+                    continue;
+                }
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn escapes_are_decoded_in_values() {
+        let m = super::parse_kv(r#"dest=/x content="a\nb\t\x41""#, false, &[]).unwrap();
+        assert_eq!(m["content"], "a\nb\tA");
+        let m = super::parse_kv(r"echo a\nb", true, &[]).unwrap();
+        assert_eq!(m["_raw_params"], r"echo a\nb");
+    }
+
     use super::*;
 
     #[test]

@@ -3,11 +3,11 @@
 //! with its changed and failed tasks and their coloured diffs. Meant as a CI artefact.
 
 use super::model::RunReport;
-use super::view::View;
+use super::view::{Parts, View};
 use anyhow::Result;
 
 pub fn render(report: &RunReport, template: Option<&str>) -> Result<String> {
-    let view = View::build(report, true);
+    let view = View::build(report, Parts::HTML);
     let tpl = template.unwrap_or(include_str!("templates/html.hbs"));
     super::render_template("html", tpl, super::escape_html, &view)
 }

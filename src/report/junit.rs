@@ -4,11 +4,11 @@
 //! `<system-out>`.
 
 use super::model::RunReport;
-use super::view::View;
+use super::view::{Parts, View};
 use anyhow::Result;
 
 pub fn render(report: &RunReport, template: Option<&str>) -> Result<String> {
-    let view = View::build(report, false);
+    let view = View::build(report, Parts::JUNIT);
     let tpl = template.unwrap_or(include_str!("templates/junit.hbs"));
     super::render_template("junit", tpl, super::escape_xml, &view)
 }

@@ -6,7 +6,7 @@
 //! in the table; a note at the top says what was cut. The JSON report always has everything.
 
 use super::model::RunReport;
-use super::view::View;
+use super::view::{Parts, View};
 use anyhow::Result;
 
 /// The maximum size of the comment, in bytes (so also in characters).
@@ -24,43 +24,72 @@ fn render_view(view: &View, template: &str) -> Result<String> {
 
 #[derive(Default)]
 struct Cuts {
-    diffs: usize,
-    diff_lines: usize,
     tasks: usize,
     task_hosts: usize,
     hosts: usize,
 }
 
+/// `65000` → `65,000`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 impl Cuts {
-    fn note(&self, limit: usize) -> Option<String> {
+    /// What was cut, for the note at the top of the comment. Trimmed diffs are counted among
+    /// the tasks still listed.
+    fn note(&self, view: &View, limit: usize) -> Option<String> {
+        let (mut diffs, mut lines) = (0usize, 0usize);
+        for d in view
+            .hosts
+            .iter()
+            .flat_map(|h| &h.tasks)
+            .flat_map(|t| &t.diffs)
+            .filter(|d| d.trimmed)
+        {
+            diffs += 1;
+            lines += d.line_count;
+        }
         let mut parts = Vec::new();
-        if self.diffs > 0 {
+        if diffs > 0 {
             parts.push(format!(
                 "{} {} ({} lines) replaced by a placeholder",
-                self.diffs,
-                if self.diffs == 1 { "diff" } else { "diffs" },
-                self.diff_lines
+                thousands(diffs),
+                if diffs == 1 { "diff" } else { "diffs" },
+                thousands(lines)
             ));
         }
         if self.tasks > 0 {
             parts.push(format!(
                 "{} {} on {} {} not listed",
-                self.tasks,
+                thousands(self.tasks),
                 if self.tasks == 1 { "task" } else { "tasks" },
                 self.task_hosts,
-                if self.task_hosts == 1 { "host" } else { "hosts" }
+                if self.task_hosts == 1 {
+                    "host"
+                } else {
+                    "hosts"
+                }
             ));
         }
         if self.hosts > 0 {
             parts.push(format!(
                 "{} {} left out of the table",
-                self.hosts,
+                thousands(self.hosts),
                 if self.hosts == 1 { "host" } else { "hosts" }
             ));
         }
         (!parts.is_empty()).then(|| {
             format!(
-                "This comment was trimmed to stay under {limit} characters: {}. The JSON report has everything.",
+                "This comment was trimmed to stay under {} characters: {}. The JSON report has everything.",
+                thousands(limit),
                 parts.join("; ")
             )
         })
@@ -68,9 +97,13 @@ impl Cuts {
 }
 
 /// [`render`] with another size limit (for tests).
-pub fn render_with_limit(report: &RunReport, template: Option<&str>, limit: usize) -> Result<String> {
+pub fn render_with_limit(
+    report: &RunReport,
+    template: Option<&str>,
+    limit: usize,
+) -> Result<String> {
     let tpl = template.unwrap_or(include_str!("templates/markdown.hbs"));
-    let mut view = View::build(report, false);
+    let mut view = View::build(report, Parts::NONE);
     let mut out = render_view(&view, tpl)?;
     if out.len() <= limit {
         return Ok(out);
@@ -89,23 +122,36 @@ pub fn render_with_limit(report: &RunReport, template: Option<&str>, limit: usiz
         }
     }
     // Largest first; ties in report order, so the output is deterministic.
-    diffs.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| (a.1, a.2, a.3).cmp(&(b.1, b.2, b.3))));
+    diffs.sort_by(|a, b| {
+        b.0.cmp(&a.0)
+            .then_with(|| (a.1, a.2, a.3).cmp(&(b.1, b.2, b.3)))
+    });
     let mut next = 0;
-    while out.len() > limit && next < diffs.len() {
-        let over = out.len() + reserve - limit;
+    // The size of the current output, measured or (when re-rendering is pointless) estimated.
+    let mut out_len = out.len();
+    let mut measured = true;
+    while out_len > limit && next < diffs.len() {
+        let over = out_len + reserve - limit;
         let mut saved = 0;
         while saved < over && next < diffs.len() {
             let (_, h, t, d) = diffs[next];
             let diff = &mut view.hosts[h].tasks[t].diffs[d];
-            cuts.diffs += 1;
-            cuts.diff_lines += diff.line_count;
             saved += diff.trim();
             next += 1;
         }
-        view.trim_note = cuts.note(limit);
+        view.trim_note = cuts.note(&view, limit);
+        let estimate = out_len.saturating_sub(saved);
+        if next == diffs.len() && estimate > limit + limit / 10 {
+            // Even without any diff it is far too long: go on to cutting tasks.
+            out_len = estimate;
+            measured = false;
+            break;
+        }
         out = render_view(&view, tpl)?;
+        out_len = out.len();
+        measured = true;
     }
-    if out.len() <= limit {
+    if measured && out_len <= limit {
         return Ok(out);
     }
 
@@ -125,50 +171,30 @@ pub fn render_with_limit(report: &RunReport, template: Option<&str>, limit: usiz
             }
             host.refresh();
         }
-        view.trim_note = cuts.note(limit);
+        view.trim_note = cuts.note(view, limit);
     };
-    let (mut lo, mut hi) = (0usize, max);
-    // Invariant: a cap of `hi + 1` or more does not fit; find the largest cap that does.
-    let mut best: Option<(usize, String)> = None;
-    while lo <= hi {
-        let mid = lo + (hi - lo) / 2;
-        apply_cap(&mut view, &mut cuts, mid);
-        let candidate = render_view(&view, tpl)?;
-        if candidate.len() <= limit {
-            best = Some((mid, candidate));
-            lo = mid + 1;
-        } else if mid == 0 {
-            break;
-        } else {
-            hi = mid - 1;
-        }
-    }
-    if let Some((_, text)) = best {
-        return Ok(text);
-    }
+    // Tasks listed with a cap of `k`: the output grows about linearly with it.
+    let listed = |k: usize| full.iter().map(|t| t.len().min(k)).sum::<usize>();
+    let found = largest_fit(max, out_len, limit, &listed, |k| {
+        apply_cap(&mut view, &mut cuts, k);
+        render_view(&view, tpl)
+    })?;
+    let zero_len = match found {
+        Ok(text) => return Ok(text),
+        Err(zero_len) => zero_len,
+    };
     apply_cap(&mut view, &mut cuts, 0);
 
     // 3. Too many hosts even for the table: keep the first ones.
     let all_hosts = view.hosts.clone();
-    let (mut lo, mut hi) = (0usize, all_hosts.len());
-    let mut best: Option<String> = None;
-    while lo <= hi {
-        let mid = lo + (hi - lo) / 2;
-        view.hosts = all_hosts[..mid].to_vec();
-        view.omitted_hosts = all_hosts.len() - mid;
+    let found = largest_fit(all_hosts.len(), zero_len, limit, &|k| k, |k| {
+        view.hosts = all_hosts[..k].to_vec();
+        view.omitted_hosts = all_hosts.len() - k;
         cuts.hosts = view.omitted_hosts;
-        view.trim_note = cuts.note(limit);
-        let candidate = render_view(&view, tpl)?;
-        if candidate.len() <= limit {
-            best = Some(candidate);
-            lo = mid + 1;
-        } else if mid == 0 {
-            break;
-        } else {
-            hi = mid - 1;
-        }
-    }
-    if let Some(text) = best {
+        view.trim_note = cuts.note(&view, limit);
+        render_view(&view, tpl)
+    })?;
+    if let Ok(text) = found {
         return Ok(text);
     }
 
@@ -182,4 +208,60 @@ pub fn render_with_limit(report: &RunReport, template: Option<&str>, limit: usiz
     let mut text = out[..cut].to_string();
     text.push_str(note);
     Ok(text)
+}
+
+/// Finds a large `k` in `0..=max` whose rendering fits in `limit` (the largest, or close to it),
+/// given that `k = max` renders to `max_len` bytes (measured or estimated) and does not fit, and
+/// that the size grows about linearly with `units(k)` (non-decreasing). Interpolates between a
+/// fitting and a non-fitting `k` instead of bisecting, so it renders only a few times even for
+/// thousands of tasks. `Err(len)` with the length of `k = 0` if even that does not fit.
+fn largest_fit(
+    max: usize,
+    max_len: usize,
+    limit: usize,
+    units: &dyn Fn(usize) -> usize,
+    mut render: impl FnMut(usize) -> Result<String>,
+) -> Result<std::result::Result<String, usize>> {
+    let zero = render(0)?;
+    if zero.len() > limit {
+        return Ok(Err(zero.len()));
+    }
+    let (mut lo, mut lo_len) = (0usize, zero.len());
+    let (mut hi, mut hi_len) = (max, max_len.max(limit + 1));
+    for _ in 0..12 {
+        if hi <= lo + 1 {
+            break;
+        }
+        let (ulo, uhi) = (units(lo) as f64, units(hi) as f64);
+        let per_unit = (hi_len - lo_len) as f64 / (uhi - ulo).max(1.0);
+        // Aim a little below the limit so the guess usually fits.
+        let target = ulo + ((limit - lo_len) as f64 * 0.98) / per_unit.max(1e-9);
+        // The largest k in (lo, hi) with units(k) <= target (units is non-decreasing).
+        let (mut a, mut b) = (lo + 1, hi - 1);
+        let mut k = lo + 1;
+        while a <= b {
+            let m = a + (b - a) / 2;
+            if units(m) as f64 <= target {
+                k = m;
+                a = m + 1;
+            } else {
+                b = m - 1;
+            }
+        }
+        let len = render(k)?.len();
+        if len <= limit {
+            let adjacent = k + 1 == hi;
+            lo = k;
+            lo_len = len;
+            // Close enough: within 2% of the limit.
+            if adjacent || lo_len as f64 >= limit as f64 * 0.98 {
+                break;
+            }
+        } else {
+            hi = k;
+            hi_len = len;
+        }
+    }
+    // Render the answer last, so the caller's state matches the returned text.
+    Ok(Ok(render(lo)?))
 }

@@ -99,7 +99,9 @@ impl FromStr for Format {
             "markdown" | "md" => Format::Markdown,
             "junit" | "xml" => Format::Junit,
             "html" | "htm" => Format::Html,
-            other => bail!("unknown report format {other:?} (expected text, json, markdown, junit or html)"),
+            other => bail!(
+                "unknown report format {other:?} (expected text, json, markdown, junit or html)"
+            ),
         })
     }
 }

@@ -654,8 +654,14 @@ impl ReportCollector {
             } => {
                 s.started = Instant::now();
                 let run = &mut s.report.run;
-                run.playbooks = playbooks.iter().map(|p| red.redact(p).into_owned()).collect();
-                run.inventory = inventory.iter().map(|p| red.redact(p).into_owned()).collect();
+                run.playbooks = playbooks
+                    .iter()
+                    .map(|p| red.redact(p).into_owned())
+                    .collect();
+                run.inventory = inventory
+                    .iter()
+                    .map(|p| red.redact(p).into_owned())
+                    .collect();
                 run.mode = if *check { Mode::Check } else { Mode::Apply };
                 run.diff = *diff;
             }
@@ -672,7 +678,10 @@ impl ReportCollector {
                 s.report.warnings.push(red.redact(&w).into_owned());
             }
             Event::TaskStart {
-                name, role, handler, ..
+                name,
+                role,
+                handler,
+                ..
             } => {
                 if s.report.plays.is_empty() {
                     s.report.plays.push(PlayReport::default());
@@ -703,12 +712,7 @@ impl ReportCollector {
             Event::TaskEnd => {
                 // Results arrive in completion order; report them in the play's host order.
                 let order = &s.play_hosts;
-                if let Some(task) = s
-                    .report
-                    .plays
-                    .last_mut()
-                    .and_then(|p| p.tasks.last_mut())
-                {
+                if let Some(task) = s.report.plays.last_mut().and_then(|p| p.tasks.last_mut()) {
                     task.results.sort_by_key(|r| {
                         order
                             .iter()
@@ -794,7 +798,8 @@ mod tests {
             hosts: 2,
         });
         let mut ra = result("a", ResultStatus::Changed);
-        ra.diffs.push(Diff::new("/etc/motd", "old\n", "topsecret\n"));
+        ra.diffs
+            .push(Diff::new("/etc/motd", "old\n", "topsecret\n"));
         ra.data = json!({"password": "x", "stdout": "topsecret"});
         ra.duration = Duration::from_millis(1500);
         c.emit(&Event::HostResult(ra));
@@ -808,8 +813,21 @@ mod tests {
         assert_eq!(snap.run.status, RunStatus::Running);
         assert_eq!(snap.recap["a"].changed, 1);
         let mut recap = Recap::new();
-        recap.insert("a".into(), HostStats { ok: 1, changed: 1, ..Default::default() });
-        recap.insert("b".into(), HostStats { ok: 1, ..Default::default() });
+        recap.insert(
+            "a".into(),
+            HostStats {
+                ok: 1,
+                changed: 1,
+                ..Default::default()
+            },
+        );
+        recap.insert(
+            "b".into(),
+            HostStats {
+                ok: 1,
+                ..Default::default()
+            },
+        );
         c.emit(&Event::RunEnd {
             recap,
             duration: Duration::from_secs(2),
@@ -826,7 +844,10 @@ mod tests {
         assert!(a.changed);
         assert_eq!(a.duration_ms, 1500);
         assert!(a.diffs[0].unified.contains("+********"));
-        assert_eq!(a.data, json!({"password": "********", "stdout": "********"}));
+        assert_eq!(
+            a.data,
+            json!({"password": "********", "stdout": "********"})
+        );
         assert_eq!(r.totals.hosts_changed, 1);
     }
 }

@@ -82,7 +82,9 @@ impl Redactor {
             );
         }
         for c in candidates {
-            if c.chars().count() >= MIN_SECRET_LEN && c != MASK && !self.secrets.iter().any(|s| s == c)
+            if c.chars().count() >= MIN_SECRET_LEN
+                && c != MASK
+                && !self.secrets.iter().any(|s| s == c)
             {
                 self.secrets.push(c.to_string());
             }
@@ -194,7 +196,10 @@ mod tests {
     #[test]
     fn replaces_every_occurrence_longest_first() {
         let r = Redactor::with_secrets(["hunter2-long", "hunter2", "abc"]);
-        assert_eq!(r.redact("x hunter2-long y hunter2 abc"), "x ******** y ******** abc");
+        assert_eq!(
+            r.redact("x hunter2-long y hunter2 abc"),
+            "x ******** y ******** abc"
+        );
     }
 
     #[test]

@@ -151,7 +151,9 @@ pub fn sample_report_unredacted() -> RunReport {
     report.recap.insert("db1".into(), recap(0, 0, 1, 0, 0, 0));
     report.recap.insert("web1".into(), recap(4, 3, 0, 0, 1, 1));
     report.recap.insert("web2".into(), recap(2, 1, 0, 1, 1, 0));
-    report.warnings.push("no hosts matched the pattern \"caches\"".into());
+    report
+        .warnings
+        .push("no hosts matched the pattern \"caches\"".into());
     report.compute_totals();
     report
 }

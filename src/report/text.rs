@@ -3,11 +3,11 @@
 //! it is meant for terminals and logs.
 
 use super::model::RunReport;
-use super::view::View;
+use super::view::{Parts, View};
 use std::fmt::Write;
 
 pub fn render(report: &RunReport) -> String {
-    let view = View::build(report, false);
+    let view = View::build(report, Parts::NONE);
     let mut out = String::new();
     let _ = writeln!(out, "{}: {}", view.title, view.summary_line);
     let width = view

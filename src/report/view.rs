@@ -8,6 +8,30 @@
 use super::model::{RunMeta, RunReport, Status, TaskResult, Totals};
 use serde::Serialize;
 
+/// The format-specific parts of a [`View`] to compute.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Parts {
+    /// `DiffView::lines` (html).
+    pub diff_lines: bool,
+    /// `suites` and `junit_totals` (junit).
+    pub junit: bool,
+}
+
+impl Parts {
+    pub const NONE: Parts = Parts {
+        diff_lines: false,
+        junit: false,
+    };
+    pub const HTML: Parts = Parts {
+        diff_lines: true,
+        junit: false,
+    };
+    pub const JUNIT: Parts = Parts {
+        diff_lines: false,
+        junit: true,
+    };
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct View {
     pub schema: String,
@@ -27,7 +51,7 @@ pub struct View {
     pub warnings: Vec<String>,
     /// Set when the output was trimmed to fit a size limit: what was cut.
     pub trim_note: Option<String>,
-    /// JUnit: one suite per play.
+    /// JUnit: one suite per play (filled for junit only).
     pub suites: Vec<SuiteView>,
     pub junit_totals: JunitTotals,
 }
@@ -96,7 +120,7 @@ pub struct DiffView {
     pub fence: String,
     pub line_count: usize,
     pub trimmed: bool,
-    /// Per-line classification, only filled for html.
+    /// Per-line classification (filled for html only).
     pub lines: Vec<DiffLine>,
 }
 
@@ -272,8 +296,9 @@ impl HostView {
 }
 
 impl View {
-    /// Builds the view; `with_lines` classifies diff lines (for html).
-    pub fn build(report: &RunReport, with_lines: bool) -> View {
+    /// Builds the view. `parts` says which format-specific parts to fill (they are large).
+    pub fn build(report: &RunReport, parts: Parts) -> View {
+        let with_lines = parts.diff_lines;
         let check = report.run.mode == super::model::Mode::Check;
         let t = &report.totals;
         let title = if check {
@@ -404,7 +429,9 @@ impl View {
                     if r.check_mode_unknown {
                         host.unpredictable += 1;
                     }
-                    suite.cases.push(case_view(&r.host, &tv, r));
+                    if parts.junit {
+                        suite.cases.push(case_view(&r.host, &tv, r));
+                    }
                     suite_ms += r.duration_ms;
                     if r.changed || r.status.is_failure() {
                         host.tasks.push(tv);
@@ -503,9 +530,8 @@ fn case_view(host: &str, tv: &TaskView, r: &TaskResult) -> CaseView {
             tv.msg.clone().unwrap_or_else(|| "skipped".into())
         }
     });
-    let system_out = (failure.is_none() && skipped.is_none() && !body.is_empty()).then(|| {
-        format!("{}\n{}", tv.status_label, body)
-    });
+    let system_out = (failure.is_none() && skipped.is_none() && !body.is_empty())
+        .then(|| format!("{}\n{}", tv.status_label, body));
     CaseView {
         classname: host.to_string(),
         name: tv.title.clone(),

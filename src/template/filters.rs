@@ -135,7 +135,11 @@ fn parse_py_int(s: &str, base: u32) -> Option<i128> {
         _ => None,
     };
     let digits = match prefix {
-        Some(p) if digits.len() > 2 && digits[..2].eq_ignore_ascii_case(p) => &digits[2..],
+        Some(p)
+            if digits.len() > 2 && digits.get(..2).is_some_and(|d| d.eq_ignore_ascii_case(p)) =>
+        {
+            &digits[2..]
+        }
         _ => digits,
     };
     if digits.is_empty()
@@ -401,6 +405,10 @@ mod tests {
         assert_eq!(
             r("{{ true | int }} {{ '-5' | int }} {{ none | int }}"),
             "1 -5 0"
+        );
+        assert_eq!(
+            r("{{ 'é1' | int(base=16) }} {{ '0xé' | int(base=16) }}"),
+            "0 0"
         );
         assert_eq!(
             r("{{ '1.5' | float }} {{ 'x' | float }} {{ 2 | float }} {{ 'x' | float(1.5) }}"),

@@ -727,6 +727,23 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn yaml_strings_round_trip(s in r#"[a-zA-Z0-9 :#'"\\\-?,\[\]{}&*!|>%@`~.=<\n\té]{0,12}"#) {
+            let doc = json!({ "k": s.clone(), "l": [s.clone(), {"n": s.clone()}] });
+            for style in [
+                YamlStyle { indent: 2, flow: None, sort_keys: true },
+                YamlStyle { indent: 4, flow: Some(false), sort_keys: true },
+                YamlStyle { indent: 2, flow: Some(true), sort_keys: false },
+            ] {
+                let text = dump_yaml(&doc, &style);
+                let file = SourceFile::new("<test>", text.as_str());
+                let back = crate::yaml::load(&file).map(|n| n.to_json());
+                proptest::prop_assert_eq!(back.ok(), Some(doc.clone()), "{:?}", text);
+            }
+        }
+    }
+
     #[test]
     fn from_yaml_filters() {
         let c = json!({"y": "a: 1\nb: [yes, '2']\n", "multi": "a: 1\n---\nb: 2\n"});

@@ -53,6 +53,29 @@ pub(crate) enum Active {
 
 thread_local! {
     static ACTIVE: RefCell<Vec<Active>> = const { RefCell::new(Vec::new()) };
+    static HINTS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Remember why a lazily rendered variable came out undefined.
+fn record_hint(msg: String) {
+    HINTS.with(|h| {
+        let mut h = h.borrow_mut();
+        if h.len() >= 16 {
+            h.remove(0);
+        }
+        h.push(msg);
+    });
+}
+
+/// The reason the most recent lazily rendered variable was undefined, if any: used to explain
+/// an undefined error that minijinja cannot name.
+pub(crate) fn take_hint() -> Option<String> {
+    HINTS.with(|h| h.borrow_mut().pop())
+}
+
+/// Forget old reasons (at the start of each public render).
+pub(crate) fn clear_hints() {
+    HINTS.with(|h| h.borrow_mut().clear());
 }
 
 /// Marks a render in progress on this thread; popped on drop.
@@ -170,13 +193,17 @@ impl LazyRoot {
             }
             Err(failure) => {
                 let msg = &failure.error.message;
-                let msg = if msg.contains("recursive loop detected")
-                    || msg.contains("nested too deeply")
-                {
-                    msg.clone()
-                } else {
-                    format!("{msg} (in the value of variable '{}')", display_path(&path))
-                };
+                if msg.contains("recursive loop detected") || msg.contains("nested too deeply") {
+                    return Value::from(Error::new(failure.kind, msg.clone()));
+                }
+                let msg = format!("{msg} (in the value of variable '{}')", display_path(&path));
+                if failure.kind == ErrorKind::UndefinedError {
+                    // Like Ansible: a variable whose template uses an undefined variable is
+                    // itself undefined (`is defined` is false, `default` applies); the reason
+                    // is kept for the error if it gets printed.
+                    record_hint(msg);
+                    return Value::UNDEFINED;
+                }
                 Value::from(Error::new(failure.kind, msg))
             }
         }

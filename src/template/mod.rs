@@ -9,9 +9,15 @@
 //!   minijinja can: `'foo' is undefined`. `x.missing is defined` and `x.missing | default(1)`
 //!   work. Ansible also lets *chains* of undefined reach `default`/`defined`
 //!   (`x.missing.deeper | default(1)`); minijinja's strict mode cannot express that, so a render
-//!   that fails on an undefined value and mentions `default`, `d` or `defined` is retried once in
-//!   minijinja's `Chainable` mode (undefined values still may not be printed). In that retry an
-//!   undefined value is falsy and iterates as empty, as in plain Jinja2.
+//!   that fails on an undefined value directly followed by `| default`, `| d` or
+//!   `is [not] defined/undefined` is retried once in minijinja's `Chainable` mode (undefined
+//!   values still may not be printed). In that retry any *other* undefined value is falsy,
+//!   iterates as empty and concatenates as `""`, as in plain Jinja2.
+//! - A variable whose template uses an undefined variable is itself undefined (Ansible ≥ 2.14):
+//!   `a: "{{ missing }}"` gives `a is defined == false`; printing `a` reports
+//!   `'missing' is undefined (in the value of variable 'a')`. Other failures in a variable's
+//!   template are errors; `a: "{{ a }}"` is "recursive loop detected in template for variable a".
+//! - The context also answers `vars` (all variables) unless the vars map has its own `vars`.
 //! - Rendering keeps a trailing newline and uses `trim_blocks` (Ansible's defaults).
 //! - [`Templater::render_value`] returns native values for strings that are one expression.
 //! - `omit` is the string [`OMIT`]; the engine drops module arguments equal to it.
@@ -167,6 +173,7 @@ impl Templater {
 
     /// Render a template to a string.
     pub fn render(&self, source: &str, ctx: &Value) -> Result<String, TemplateError> {
+        lazy::clear_hints();
         self.render_inner(source, ctx).map_err(|f| f.error)
     }
 
@@ -174,12 +181,14 @@ impl Templater {
     /// expression `{{ expr }}` (surrounding whitespace allowed) yields the expression's native
     /// value; other strings render to strings; non-template strings are returned untouched.
     pub fn render_value(&self, v: &Json, ctx: &Value) -> Result<Json, TemplateError> {
+        lazy::clear_hints();
         self.render_value_inner(v, ctx).map_err(|f| f.error)
     }
 
     /// Evaluate a bare Jinja expression (`when:`, `failed_when:`, `until:` …). An expression
     /// wrapped in `{{ }}` is accepted too.
     pub fn eval_expr(&self, expr: &str, ctx: &Value) -> Result<Json, TemplateError> {
+        lazy::clear_hints();
         self.eval_expr_inner(expr, ctx).map_err(|f| f.error)
     }
 
@@ -511,10 +520,13 @@ fn describe(err: &minijinja::Error, snippet: Option<&str>) -> String {
                 (Some("mandatory"), Some(name)) => {
                     format!("Mandatory variable '{name}' not defined.")
                 }
-                _ => match detail {
+                (_, Some(_)) => detail.map_or_else(String::new, |d| d.replace('`', "'")),
+                // an undefined value minijinja cannot name: a lazily rendered variable that
+                // came out undefined says why
+                (_, None) => lazy::take_hint().unwrap_or_else(|| match detail {
                     Some(d) => d.replace('`', "'"),
                     None => "undefined value".to_string(),
-                },
+                }),
             }
         }
         ErrorKind::InvalidOperation => detail.unwrap_or("invalid operation").to_string(),

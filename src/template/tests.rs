@@ -382,6 +382,28 @@ fn lazy_errors_name_the_variable() {
 }
 
 #[test]
+fn variables_using_undefined_ones_are_undefined() {
+    // like Ansible: `a: "{{ missing }}"` makes `a` undefined, with the reason kept
+    let vars = json!({"a": "{{ missing }}", "b": "x-{{ a }}", "d": {"k": "{{ nope.x }}"}});
+    assert_eq!(eval("a is defined", vars.clone()), json!(false));
+    assert_eq!(eval("a | default('dflt')", vars.clone()), json!("dflt"));
+    assert_eq!(eval("b is undefined", vars.clone()), json!(true));
+    assert_eq!(eval("d.k | default(1)", vars.clone()), json!(1));
+    let e = render_err("{{ b }}", vars.clone());
+    assert!(
+        e.message.contains("'missing' is undefined"),
+        "{}",
+        e.message
+    );
+    let e = render_value(json!("{{ d.k }}"), vars.clone()).unwrap_err();
+    assert!(e.message.contains("'nope' is undefined"), "{}", e.message);
+    assert!(e.message.contains("variable 'd.k'"), "{}", e.message);
+    // other failures are errors, not undefined
+    let e = eval_err("c is defined", json!({"c": "{{ 1 | nosuchfilter }}"}));
+    assert!(e.message.contains("unknown filter"), "{}", e.message);
+}
+
+#[test]
 fn fuel_stops_runaway_templates() {
     let e = render_err(
         "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
