@@ -5,6 +5,7 @@ pub mod cli;
 pub mod connection;
 pub mod diagnostics;
 pub mod executor;
+pub mod history;
 pub mod inventory;
 pub mod output;
 pub mod report;

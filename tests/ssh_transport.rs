@@ -367,6 +367,21 @@ fn host_key_policies() {
     assert!(std::fs::read_to_string(&kh).unwrap().starts_with("|1|"));
     lab.connect(&spec).expect("hashed known_hosts entry");
 
+    // Another key on record for the host: refused as changed, naming file and line.
+    let other = "AAAAC3NzaC1lZDI1NTE5AAAAIJdD7y3aLq454yWBdwLWbieU1ebz9/cu7/QEXn9OIeZJ";
+    std::fs::write(
+        &kh,
+        format!("# comment\n{} ssh-ed25519 {other}\n", lab.addrs[0]),
+    )
+    .unwrap();
+    for policy in ["strict", "accept-new"] {
+        let mut s = spec.clone();
+        s.host_key_checking = Some(policy.into());
+        let msg = unreachable_message(lab.connect(&s));
+        assert!(msg.contains("HOST KEY CHANGED"), "{msg}");
+        assert!(msg.contains(&format!("{}:2", kh.display())), "{msg}");
+    }
+
     // @revoked wins.
     let line = std::fs::read_to_string(lab.dir.join("known_hosts"))
         .unwrap()
@@ -717,34 +732,19 @@ fn changed_host_key_is_refused() {
     let Some((lab, _g)) = lab() else { return };
     let idx = lab.hosts.len() - 1;
     let host = lab.hosts[idx].clone();
-    let ssh_dir = lab.dir.join("hosts").join(&host).join("root/etc/ssh");
-    let saved = tempfile::tempdir().unwrap();
-    let mut names = Vec::new();
-    for e in std::fs::read_dir(&ssh_dir).unwrap() {
-        let name = e.unwrap().file_name().into_string().unwrap();
-        if name.starts_with("ssh_host_") {
-            std::fs::copy(ssh_dir.join(&name), saved.path().join(&name)).unwrap();
-            names.push(name);
-        }
-    }
-    assert!(
-        names.len() >= 2,
-        "no host keys found in {}",
-        ssh_dir.display()
-    );
+    // Save the host's keys (and the drop-in naming them) from inside the host.
+    let keys = "cd /etc/ssh && tar -cf - ssh_host_* $(ls sshd_config.d/*hostkeys* 2>/dev/null)";
+    let saved = lab.host_exec(&host, keys, &[]);
+    assert!(saved.len() > 1024, "no host keys saved");
     struct Restore<'a> {
         lab: &'a Lab,
         host: String,
-        ssh_dir: PathBuf,
-        saved: PathBuf,
-        names: Vec<String>,
+        saved: Vec<u8>,
     }
     impl Drop for Restore<'_> {
         fn drop(&mut self) {
-            for n in &self.names {
-                let _ = std::fs::remove_file(self.ssh_dir.join(n));
-                let _ = std::fs::copy(self.saved.join(n), self.ssh_dir.join(n));
-            }
+            let restore = "cd /etc/ssh && rm -f ssh_host_* && tar -xf -";
+            let _ = self.lab.try_host_exec(&self.host, restore, &self.saved);
             self.lab.lab_sh_quiet(&["kill-sshd", &self.host]);
             self.lab.lab_sh_quiet(&["start-sshd", &self.host]);
         }
@@ -752,26 +752,26 @@ fn changed_host_key_is_refused() {
     let restore = Restore {
         lab,
         host: host.clone(),
-        ssh_dir,
-        saved: saved.path().to_path_buf(),
-        names,
+        saved,
     };
     lab.lab_sh(&["rekey", &host]);
-    let new_fp = Proc::new("ssh-keygen")
-        .arg("-lf")
-        .arg(restore.ssh_dir.join("ssh_host_ed25519_key.pub"))
-        .output()
-        .unwrap();
-    let new_fp = String::from_utf8_lossy(&new_fp.stdout)
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .to_string();
+    let new_fp = String::from_utf8(lab.host_exec(
+        &host,
+        "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub",
+        &[],
+    ))
+    .unwrap();
+    let new_fp = new_fp.split_whitespace().nth(1).unwrap().to_string();
     let kh = lab.dir.join("known_hosts");
     let line = std::fs::read_to_string(&kh)
         .unwrap()
         .lines()
-        .position(|l| l.starts_with(&format!("{},", lab.addrs[idx])) && l.contains("ssh-ed25519"))
+        .position(|l| {
+            l.split_whitespace()
+                .next()
+                .is_some_and(|h| h.split(',').any(|h| h == lab.addrs[idx]))
+                && l.contains("ssh-ed25519")
+        })
         .unwrap()
         + 1;
     for policy in ["strict", "accept-new"] {
@@ -790,4 +790,39 @@ fn changed_host_key_is_refused() {
         .connect(&lab.spec(idx, "root"))
         .expect("original keys restored");
     assert_eq!(sh(&conn, "hostname").trim(), host);
+}
+
+impl Lab {
+    /// Run a shell script inside a lab host (`lab.sh exec`), stdin fed, stdout returned.
+    fn try_host_exec(&self, host: &str, script: &str, stdin: &[u8]) -> Result<Vec<u8>, String> {
+        use std::io::Write;
+        let mut child = Proc::new("bash")
+            .arg(&self.script)
+            .args(["exec", host, "/bin/sh", "-c", script])
+            .env("LAB_DIR", &self.dir)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        let mut input = child.stdin.take().unwrap();
+        let data = stdin.to_vec();
+        let feeder = std::thread::spawn(move || {
+            let _ = input.write_all(&data);
+        });
+        let out = child.wait_with_output().map_err(|e| e.to_string())?;
+        let _ = feeder.join();
+        if out.status.success() {
+            Ok(out.stdout)
+        } else {
+            Err(format!(
+                "lab.sh exec {host} {script:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
+    }
+
+    fn host_exec(&self, host: &str, script: &str, stdin: &[u8]) -> Vec<u8> {
+        self.try_host_exec(host, script, stdin).unwrap()
+    }
 }

@@ -6,6 +6,9 @@ use crate::blockinfile::BlockinfileModule;
 use crate::command::{CommandModule, RawModule, ShellModule};
 use crate::contract::Module;
 use crate::copy::CopyModule;
+use crate::docker_engine::DockerEngineModule;
+use crate::filesystem::FilesystemModule;
+use crate::mount::MountModule;
 use crate::file::FileModule;
 use crate::lineinfile::LineinfileModule;
 use crate::pause::PauseModule;
@@ -28,6 +31,9 @@ static STAT: StatModule = StatModule;
 static SLURP: SlurpModule = SlurpModule;
 static WAIT_FOR: WaitForModule = WaitForModule;
 static PAUSE: PauseModule = PauseModule;
+static FILESYSTEM: FilesystemModule = FilesystemModule;
+static MOUNT: MountModule = MountModule;
+static DOCKER_ENGINE: DockerEngineModule = DockerEngineModule;
 
 /// All modules of this crate.
 pub fn all() -> Vec<&'static dyn Module> {
@@ -45,6 +51,9 @@ pub fn all() -> Vec<&'static dyn Module> {
         &SLURP,
         &WAIT_FOR,
         &PAUSE,
+        &FILESYSTEM,
+        &MOUNT,
+        &DOCKER_ENGINE,
     ]
 }
 

@@ -53,6 +53,11 @@ pub trait Connection: Target {
     fn with_become(&self, become_: &Become) -> Box<dyn Connection>;
     /// Close the transport; further calls fail as unreachable.
     fn close(&self) {}
+    /// Every call is a network round trip (worth batching inspections, see
+    /// `executor/prefetch.rs`).
+    fn is_remote(&self) -> bool {
+        false
+    }
 }
 
 /// Run-wide connection settings from the command line.

@@ -698,6 +698,10 @@ impl Target for SshConnection {
 }
 
 impl Connection for SshConnection {
+    fn is_remote(&self) -> bool {
+        true
+    }
+
     fn describe(&self) -> String {
         let ep = &self.session.endpoint;
         let mut s = format!("ssh {}", ep.label());

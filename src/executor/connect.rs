@@ -52,7 +52,7 @@ impl Executor<'_> {
 
     /// Privilege escalation for a task: variables (`ansible_become*`) win over keywords, as in
     /// Ansible.
-    fn become_for(&self, task: &Task, vars: &Map<String, Value>) -> Become {
+    pub(crate) fn become_for(&self, task: &Task, vars: &Map<String, Value>) -> Become {
         let cli = crate::playbook::BecomeOpts {
             enabled: self.opts.defaults.r#become.then_some(true),
             user: self.opts.defaults.become_user.clone(),

@@ -25,6 +25,10 @@ pub struct HostState {
     /// Handler names and `listen` topics notified and not yet run.
     pub notified: Vec<String>,
     pub stats: HostStats,
+    /// Paths inspected ahead of the play's tasks in one round trip.
+    pub prefetch: super::prefetch::Cache,
+    /// The privilege escalation the prefetch ran with: only tasks with the same one use it.
+    pub prefetch_become: Option<crate::connection::Become>,
 }
 
 impl HostState {
@@ -42,6 +46,8 @@ impl HostState {
             facts_gathered: false,
             notified: Vec::new(),
             stats: HostStats::default(),
+            prefetch: Default::default(),
+            prefetch_become: None,
         }
     }
 

@@ -9,6 +9,7 @@ pub mod host;
 pub mod loops;
 pub mod parallel;
 pub mod play;
+pub mod prefetch;
 pub mod results;
 pub mod tags;
 pub mod task_runner;

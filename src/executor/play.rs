@@ -80,6 +80,7 @@ impl Executor<'_> {
             if play.gather_facts {
                 self.gather_all(&run);
             }
+            self.prefetch_all(&run);
             match play.strategy {
                 Strategy::Linear => {
                     let hosts = run.hosts.clone();
@@ -175,6 +176,62 @@ impl Executor<'_> {
             self.sink.emit(&Event::HostResult(r));
         });
         self.sink.emit(&Event::TaskEnd);
+    }
+
+    /// One round trip per host that reports every path the play's tasks will inspect.
+    fn prefetch_all(&self, run: &PlayRun) {
+        let play = run.play;
+        let mut tasks = Vec::new();
+        for list in [&play.pre_tasks, &play.role_tasks, &play.tasks, &play.post_tasks, &play.handlers] {
+            collect_module_tasks(list, &mut tasks);
+        }
+        tasks.retain(|t| !super::prefetch::path_args(t).is_empty() && t.delegate_to.is_none());
+        if tasks.is_empty() {
+            return;
+        }
+        let shared = self.shared(run, None);
+        let setup = setup_task(play);
+        super::parallel::map(&run.hosts, self.opts.forks, |h| {
+            let mut st = lock(h);
+            if !st.active() {
+                return;
+            }
+            let groups = self.inventory.group_names(&st.name);
+            let base_vars = task_vars(&shared, &st, Some(&setup), &groups);
+            let Ok(conn) = self.connection_for(&setup, &mut st, &base_vars) else {
+                return;
+            };
+            if !conn.is_remote() {
+                return;
+            }
+            let mut paths: Vec<String> = Vec::new();
+            for t in &tasks {
+                let Action::Module { args, .. } = &t.action else { continue };
+                let loop_var = &t.loop_control.loop_var;
+                let vars = task_vars(&shared, &st, Some(t), &groups);
+                let ctx = self.ctx_value(vars);
+                for name in super::prefetch::path_args(t) {
+                    let Some(Value::String(raw)) = args.get(name) else { continue };
+                    if t.loop_.is_some() && raw.contains(loop_var.as_str()) {
+                        continue;
+                    }
+                    if let Ok(p) = self.templater.render(raw, &ctx) {
+                        if p.starts_with('/') && !p.contains('\n') && !paths.contains(&p) {
+                            paths.push(p);
+                        }
+                    }
+                }
+            }
+            if paths.is_empty() {
+                return;
+            }
+            if let Ok(out) = conn.run(&super::prefetch::command(&paths)) {
+                if out.success() {
+                    st.prefetch.fill(super::prefetch::parse(&out.stdout));
+                    st.prefetch_become = Some(self.become_for(&setup, &base_vars));
+                }
+            }
+        });
     }
 
     /// Run a task list on the hosts given (those still active).
@@ -518,6 +575,21 @@ fn mentions(task: &Task, word: &str) -> bool {
     in_args || task.when.iter().any(|w| w.text.contains(word)) || task.name.as_deref().is_some_and(|n| n.contains(word))
         || task.loop_.as_ref().is_some_and(|l| l.value.to_string().contains(word))
         || task.vars.values().any(|v| v.to_string().contains(word))
+}
+
+/// Module tasks of a list, blocks included.
+fn collect_module_tasks<'t>(tasks: &'t [Task], out: &mut Vec<&'t Task>) {
+    for t in tasks {
+        match &t.action {
+            Action::Block { block, rescue, always } => {
+                collect_module_tasks(block, out);
+                collect_module_tasks(rescue, out);
+                collect_module_tasks(always, out);
+            }
+            Action::Module { .. } => out.push(t),
+            _ => {}
+        }
+    }
 }
 
 /// What an `include_tasks` task passes to the tasks it includes.

@@ -248,7 +248,7 @@ impl Executor<'_> {
                 }
                 match self.connection_for(task, host, vars) {
                     Err(e) => unreachable_result(&host.name, e),
-                    Ok(conn) => match m.run(conn.as_ref(), &rendered, RunMode { check, diff }) {
+                    Ok(conn) => match self.run_module(m, conn.as_ref(), host, task, vars, &rendered, RunMode { check, diff }) {
                         Ok(outcome) => {
                             let mut r = HostResult::new(&host.name, status_of(&outcome));
                             r.check_mode_unknown = check && outcome.status == Status::Skipped;
@@ -271,6 +271,30 @@ impl Executor<'_> {
         }
         self.apply_changed_failed_when(task, &mut r, vars);
         r
+    }
+
+    /// Run a host module, through the prefetched state when it was gathered with the same
+    /// privilege escalation as this task's.
+    #[allow(clippy::too_many_arguments)]
+    fn run_module(
+        &self,
+        m: &dyn converge_modules::Module,
+        conn: &dyn crate::connection::Connection,
+        host: &HostState,
+        task: &Task,
+        vars: &Map<String, Value>,
+        args: &Map<String, Value>,
+        mode: RunMode,
+    ) -> Result<converge_modules::Outcome, ModuleError> {
+        let same_become = host.prefetch_become.as_ref() == Some(&self.become_for(task, vars));
+        if same_become && task.delegate_to.is_none() {
+            let cached = super::prefetch::CachedTarget { inner: conn, cache: &host.prefetch };
+            m.run(&cached, args, mode)
+        } else {
+            // This task may change what was prefetched.
+            host.prefetch.clear();
+            m.run(conn, args, mode)
+        }
     }
 
     fn apply_changed_failed_when(&self, task: &Task, r: &mut HostResult, vars: &Map<String, Value>) {

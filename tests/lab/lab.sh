@@ -55,20 +55,30 @@ readonly BASE=$CACHE/base-$SUITE
 readonly WITH_PYTHON=${CONVERGE_LAB_PYTHON:-1}
 readonly RSA_BITS=${CONVERGE_LAB_RSA_BITS:-0}
 
-readonly BRIDGE=cvlab0
-readonly NET_PREFIX=198.18.0     # hosts are $NET_PREFIX.(10+i)
-readonly BRIDGE_ADDR=198.18.0.1
-readonly NET_CIDR=198.18.0.0/16
-readonly NS_PREFIX=cvlab-        # network namespace names: cvlab-hN
-readonly VETH_PREFIX=cvl-        # controller side of the veth: cvl-hN
+# LAB_ID (0-99) lets several labs run side by side (one per developer or test run): lab 0
+# is 198.18.0.0/16 as described above; lab K > 0 uses bridge cvlabK, 198.18.K.0/24 and its
+# own state, lock and default LAB_DIR.
+readonly LAB_ID=${LAB_ID:-0}
+[[ $LAB_ID =~ ^[0-9]{1,2}$ ]] || { echo "lab.sh: LAB_ID must be 0-99" >&2; exit 2; }
+if ((LAB_ID == 0)); then
+    readonly ID_SUFFIX="" PREFIX_LEN=16
+else
+    readonly ID_SUFFIX=$LAB_ID PREFIX_LEN=24
+fi
+readonly BRIDGE=cvlab${LAB_ID}
+readonly NET_PREFIX=198.18.${LAB_ID}     # hosts are $NET_PREFIX.(10+i)
+readonly BRIDGE_ADDR=198.18.${LAB_ID}.1
+readonly NET_CIDR=198.18.${LAB_ID}.0/${PREFIX_LEN}
+readonly NS_PREFIX=cvlab${ID_SUFFIX}-        # network namespace names: cvlab-hN
+readonly VETH_PREFIX=cvl${ID_SUFFIX}-        # controller side of the veth: cvl-hN
 readonly MAX_HOSTS=240           # 198.18.0.11 .. 198.18.0.250
-readonly IPT_TAG=converge-lab    # iptables comment marking our rules
+readonly IPT_TAG=converge-lab${ID_SUFFIX}    # iptables comment marking our rules
 readonly READY_TIMEOUT=30        # seconds for every sshd to answer
 
 # Which LAB_DIR is live is recorded here, so `down` finds the lab even when
 # called with a different (or no) LAB_DIR in the environment.
-readonly STATE_FILE=/run/converge-lab.state
-readonly LOCK_FILE=/run/converge-lab.lock
+readonly STATE_FILE=/run/converge-lab${ID_SUFFIX}.state
+readonly LOCK_FILE=/run/converge-lab${ID_SUFFIX}.lock
 
 # Clean environment for everything run inside a host.
 readonly HOST_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -80,7 +90,7 @@ readonly SELF
 if [[ -z ${LAB_DIR:-} && -s $STATE_FILE ]]; then
     LAB_DIR=$(<"$STATE_FILE")
 fi
-LAB_DIR=${LAB_DIR:-/tmp/converge-lab}
+LAB_DIR=${LAB_DIR:-/tmp/converge-lab${ID_SUFFIX}}
 export LAB_DIR
 
 # ----------------------------------------------------------------------------
@@ -293,7 +303,7 @@ uplink_mtu() {
 
 setup_controller_net() {
     ip link add "$BRIDGE" type bridge
-    ip addr add "$BRIDGE_ADDR/16" dev "$BRIDGE"
+    ip addr add "$BRIDGE_ADDR/$PREFIX_LEN" dev "$BRIDGE"
     [[ -n $MTU ]] && ip link set "$BRIDGE" mtu "$MTU"
     ip link set "$BRIDGE" up
     # Hosts reach package registries through the controller (SNAT). Left at 1
@@ -382,7 +392,7 @@ EOF
     [[ -n $MTU ]] && ip -n "$ns" link set eth0 mtu "$MTU"
     ip link set "$VETH_PREFIX$h" master "$BRIDGE" up
     ip -n "$ns" link set lo up
-    ip -n "$ns" addr add "$addr/16" dev eth0
+    ip -n "$ns" addr add "$addr/$PREFIX_LEN" dev eth0
     ip -n "$ns" link set eth0 up
     ip -n "$ns" route add default via "$BRIDGE_ADDR"
 
@@ -753,7 +763,7 @@ do_down() {
                 [[ -n $rule ]] || continue
                 read -ra words <<<"${rule/#-A /-D }"
                 iptables -t "$table" "${words[@]}" 2>/dev/null || true
-            done < <(iptables -t "$table" -S "$chain" 2>/dev/null | grep -- "--comment $IPT_TAG" || true)
+            done < <(iptables -t "$table" -S "$chain" 2>/dev/null | grep -- "--comment $IPT_TAG " || true)
         done
     fi
     # 5. Files: only a directory we created, and only with nothing mounted.

@@ -525,8 +525,14 @@ pub fn plan_engine(p: &EngineParams, st: &EngineState) -> Result<Plan<Action>, M
         if daemon_up || start_old || !installed {
             a.push(Action::StopDaemon);
         }
-        a.extend(btrfs_steps);
-        if fstab_changed {
+        // The fstab line goes in before the mount it describes.
+        for step in btrfs_steps {
+            if matches!(step, Action::MountDataRoot { .. }) && fstab_changed {
+                a.push(Action::WriteFstab(new_fstab.clone()));
+            }
+            a.push(step);
+        }
+        if fstab_changed && !a.iter().any(|x| matches!(x, Action::WriteFstab(_))) {
             a.push(Action::WriteFstab(new_fstab));
         }
         if json_changed {
