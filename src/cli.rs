@@ -1,18 +1,8 @@
 //! The command line: flags parsed by clap, then turned into a run. `main.rs` only maps the
 //! result to an exit code.
 
-use crate::diagnostics::Diagnostics;
-use crate::executor::tags::TagFilter;
-use crate::executor::{Executor, RunOptions};
-use crate::inventory::Inventory;
-use crate::output::printer::{Printer, PrinterOptions};
-use crate::output::{Event, EventSink};
-use crate::playbook::{load_playbooks, Action, Task};
-use crate::template::Templater;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use serde_json::{Map, Value};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 /// Exit codes, the same as ansible-playbook's where they exist, so wrappers keep working.
 pub mod exit {
@@ -69,6 +59,79 @@ pub struct Cli {
 pub enum Command {
     /// Show the inventory as converge reads it (like ansible-inventory).
     Inventory(InventoryArgs),
+    /// Dry run for review: check + diff, quietly; exit 0 = no change, 2 = changes pending,
+    /// 1 = error. Reports for pull requests with --format markdown.
+    Plan(PlanArgs),
+    /// List recorded runs, or show one (`history show RUN|last`).
+    History(HistoryArgs),
+    /// What drifted: changes found by check runs on hosts whose last apply left them converged.
+    Drift(DriftArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct PlanArgs {
+    /// Playbook files, in order.
+    #[arg(value_name = "PLAYBOOK", required = true)]
+    pub playbooks: Vec<PathBuf>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct HistoryArgs {
+    /// `show RUN` (a run id, a unique prefix of one, or `last`).
+    #[arg(value_name = "show RUN", num_args = 0..=2)]
+    pub show: Vec<String>,
+    /// Only runs that touched this host.
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Only runs of playbooks whose path contains this text.
+    #[arg(long)]
+    pub playbook: Option<String>,
+    /// Only runs with this status (ok, failed, running, incomplete).
+    #[arg(long)]
+    pub status: Option<String>,
+    /// At most this many runs, newest first.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DriftArgs {
+    /// Only this host.
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// The run history database (default: $CONVERGE_HISTORY, else ~/.local/state/converge/history.db).
+    #[arg(long, value_name = "PATH")]
+    pub history: Option<PathBuf>,
+}
+
+/// Reports and history, for runs and plans.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ReportArgs {
+    /// Report format(s): text, json, markdown, junit, html. Repeat with --output for several.
+    #[arg(long = "format", value_name = "FORMAT")]
+    pub formats: Vec<String>,
+    /// Where each --format goes, in the same order (standard output when missing).
+    #[arg(long = "output", value_name = "FILE")]
+    pub outputs: Vec<PathBuf>,
+    /// A handlebars template replacing the built-in layout (markdown, junit, html).
+    #[arg(long, value_name = "FILE")]
+    pub template: Option<PathBuf>,
+    /// The run history database (default: $CONVERGE_HISTORY, else ~/.local/state/converge/history.db).
+    #[arg(long, value_name = "PATH")]
+    pub history: Option<PathBuf>,
+    /// Do not record this run in the history.
+    #[arg(long)]
+    pub no_history: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -156,6 +219,12 @@ pub struct RunArgs {
     /// The user to become (default root).
     #[arg(long, value_name = "USER")]
     pub become_user: Option<String>,
+    /// Nightly drift correction: take the run lock, run in check mode and record the drift,
+    /// then apply and record the outcome; non-zero exit if a host could not be corrected.
+    #[arg(long)]
+    pub drift_correct: bool,
+    #[command(flatten)]
+    pub report: ReportArgs,
     /// Seconds to wait for an SSH connection.
     #[arg(short = 'T', long, default_value_t = 10, value_name = "SECONDS")]
     pub timeout: u64,
@@ -163,216 +232,12 @@ pub struct RunArgs {
 
 /// What `run` ends with: an exit code; errors already printed.
 pub fn run(cli: Cli) -> u8 {
+    use crate::commands;
     match cli.command {
-        Some(Command::Inventory(args)) => inventory_command(&args),
-        None => playbook_command(&cli.playbooks, &cli.run),
-    }
-}
-
-fn print_diags(d: &Diagnostics) {
-    eprint!("{d}");
-}
-
-fn inventory_command(args: &InventoryArgs) -> u8 {
-    let inv = match Inventory::load(&args.inventory) {
-        Ok(i) => i,
-        Err(d) => {
-            print_diags(&d);
-            return exit::PARSE_ERROR;
-        }
-    };
-    if let Some(h) = &args.host {
-        return match inv.host_vars(h, None) {
-            Ok(v) if inv.host(h).is_some() => {
-                println!("{}", serde_json::to_string_pretty(&Value::Object(v)).unwrap_or_default());
-                exit::OK
-            }
-            Ok(_) => {
-                eprintln!("error: host `{h}` is not in the inventory");
-                exit::BAD_OPTIONS
-            }
-            Err(d) => {
-                print_diags(&d);
-                exit::PARSE_ERROR
-            }
-        };
-    }
-    if args.graph {
-        print!("{}", inv.to_graph(args.group.as_deref()));
-    } else {
-        println!("{}", serde_json::to_string_pretty(&inv.to_list_json()).unwrap_or_default());
-    }
-    exit::OK
-}
-
-/// `-e` values: `k=v` pairs, a JSON/YAML mapping, or `@file`.
-pub fn parse_extra_vars(items: &[String]) -> Result<Map<String, Value>, String> {
-    let mut vars = Map::new();
-    for item in items {
-        let item = item.trim();
-        if let Some(path) = item.strip_prefix('@') {
-            let node = crate::yaml::load_path(std::path::Path::new(path)).map_err(|d| d.to_string())?;
-            match node.to_json() {
-                Value::Object(m) => vars.extend(m),
-                Value::Null => {}
-                _ => return Err(format!("-e @{path}: the file must hold a mapping")),
-            }
-        } else if item.starts_with('{') {
-            let file = crate::source::SourceFile::new("(-e)", item);
-            let node = crate::yaml::load(&file).map_err(|d| d.to_string())?;
-            match node.to_json() {
-                Value::Object(m) => vars.extend(m),
-                _ => return Err(format!("-e {item}: not a mapping")),
-            }
-        } else {
-            let parsed = crate::playbook::kv::parse_kv(item, false, &[]).map_err(|e| format!("-e {item}: {e}"))?;
-            vars.extend(parsed);
-        }
-    }
-    Ok(vars)
-}
-
-fn playbook_command(playbooks: &[PathBuf], args: &RunArgs) -> u8 {
-    for p in playbooks {
-        if !p.is_file() {
-            eprintln!("error: the playbook {} could not be found", p.display());
-            return exit::BAD_OPTIONS;
-        }
-    }
-    let extra_vars = match parse_extra_vars(&args.extra_vars) {
-        Ok(v) => v,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::BAD_OPTIONS;
-        }
-    };
-    let templater = Arc::new(Templater::new());
-    // Everything is read and validated before any host is touched.
-    let inventory = Inventory::load(&args.inventory);
-    let books = load_playbooks(playbooks, &templater);
-    let (inventory, (books, warnings)) = match (inventory, books) {
-        (Ok(i), Ok(b)) => (i, b),
-        (i, b) => {
-            if let Err(d) = i {
-                print_diags(&d);
-            }
-            if let Err(d) = b {
-                print_diags(&d);
-            }
-            return exit::PARSE_ERROR;
-        }
-    };
-    for w in inventory.warnings() {
-        match &w.span {
-            Some(s) => eprintln!("[WARNING]: {}: {}", s.location(), w.message),
-            None => eprintln!("[WARNING]: {}", w.message),
-        }
-    }
-    for w in &warnings {
-        eprintln!("[WARNING]: {w}");
-    }
-    if args.syntax_check {
-        for p in playbooks {
-            println!("\nplaybook: {}", p.display());
-        }
-        return exit::OK;
-    }
-    if args.list_hosts || args.list_tasks {
-        list(&inventory, &books, args);
-        return exit::OK;
-    }
-    let mut popts = PrinterOptions::detect(args.verbose, args.diff, args.check);
-    match args.color {
-        ColorChoice::Always => popts.color = true,
-        ColorChoice::Never => popts.color = false,
-        ColorChoice::Auto => {}
-    }
-    let printer = Printer::stdout(popts);
-    let opts = RunOptions {
-        check: args.check,
-        diff: args.diff,
-        forks: args.forks.max(1),
-        limit: args.limit.clone(),
-        tags: TagFilter::new(&args.tags, &args.skip_tags),
-        extra_vars,
-        verbosity: args.verbose,
-        defaults: crate::executor::ConnectionDefaults {
-            connection: args.connection.clone(),
-            remote_user: args.remote_user.clone(),
-            private_key: args.private_key.clone(),
-            r#become: args.r#become,
-            become_user: args.become_user.clone(),
-        },
-        connect: crate::connection::ConnectOptions {
-            host_key_checking: args.host_key_checking.clone(),
-            connect_timeout: std::time::Duration::from_secs(args.timeout.max(1)),
-            command_timeout: None,
-        },
-    };
-    printer.emit(&Event::RunStart {
-        playbooks: playbooks.iter().map(|p| p.display().to_string()).collect(),
-        inventory: args.inventory.clone(),
-        check: args.check,
-        diff: args.diff,
-    });
-    let summary = Executor::new(&inventory, templater, &opts, &printer).run(&books);
-    for e in &summary.errors {
-        eprintln!("error: {e}");
-    }
-    if summary.any_failed {
-        exit::HOSTS_FAILED
-    } else if summary.any_unreachable {
-        exit::HOSTS_UNREACHABLE
-    } else if !summary.errors.is_empty() {
-        exit::ERROR
-    } else {
-        exit::OK
-    }
-}
-
-fn list(inventory: &Inventory, books: &[crate::playbook::Playbook], args: &RunArgs) {
-    for book in books {
-        println!("\nplaybook: {}", book.path.display());
-        for (i, play) in book.plays.iter().enumerate() {
-            let mut hosts = inventory.select(&play.hosts);
-            if let Some(l) = &args.limit {
-                hosts = inventory.limit(hosts, l).unwrap_or_default();
-            }
-            println!("\n  play #{} ({}): {}\tTAGS: [{}]", i + 1, play.hosts, play.name, play.tags.join(","));
-            if args.list_hosts {
-                println!("    pattern: ['{}']", play.hosts);
-                println!("    hosts ({}):", hosts.len());
-                for h in &hosts {
-                    println!("      {h}");
-                }
-            }
-            if args.list_tasks {
-                println!("    tasks:");
-                let filter = TagFilter::new(&args.tags, &args.skip_tags);
-                for list in [&play.pre_tasks, &play.role_tasks, &play.tasks, &play.post_tasks] {
-                    print_tasks(list, &filter, 6);
-                }
-            }
-        }
-    }
-}
-
-fn print_tasks(tasks: &[Task], filter: &TagFilter, indent: usize) {
-    for t in tasks {
-        match &t.action {
-            Action::Block { block, rescue, always } => {
-                for l in [block, rescue, always] {
-                    print_tasks(l, filter, indent);
-                }
-            }
-            _ if filter.selects(&t.tags) => {
-                let name = match &t.origin.role {
-                    Some(r) => format!("{r} : {}", t.display_name()),
-                    None => t.display_name(),
-                };
-                println!("{}{name}\tTAGS: [{}]", " ".repeat(indent), t.tags.join(", "));
-            }
-            _ => {}
-        }
+        Some(Command::Inventory(args)) => commands::inventory::run(&args),
+        Some(Command::Plan(args)) => commands::playbook::plan(&args.playbooks, &args.run),
+        Some(Command::History(args)) => commands::history::history(&args),
+        Some(Command::Drift(args)) => commands::history::drift(&args),
+        None => commands::playbook::run(&cli.playbooks, &cli.run),
     }
 }

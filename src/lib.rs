@@ -2,6 +2,7 @@
 //! and runs the modules of the `converge-modules` crate on them.
 
 pub mod cli;
+pub mod commands;
 pub mod connection;
 pub mod diagnostics;
 pub mod executor;

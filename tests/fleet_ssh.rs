@@ -271,7 +271,7 @@ fn cleanup<'a>(lab: &'a Lab, paths: &[&str]) -> Cleanup<'a> {
 
 const MODULES_ROOT: &str = "/tmp/fleet-modules";
 
-const MODULES_PLAYBOOK: &str = r#"
+const MODULES_PLAYBOOK: &str = r##"
 - name: Every core module on the fleet
   hosts: lab
   gather_facts: false
@@ -377,7 +377,7 @@ const MODULES_PLAYBOOK: &str = r#"
           - st.stat.isreg
           - st.stat.mode == "0644"
           - (slurped | trim) == "content for " ~ inventory_hostname
-"#;
+"##;
 
 const TEMPLATE: &str = "# managed by the fleet test\nhost={{ inventory_hostname }}\nport={{ app_port }}\n";
 
@@ -572,7 +572,7 @@ fn fleet_sshd_killed_mid_run_makes_that_host_unreachable_and_the_others_finish()
         .stderr(std::fs::File::create(&err_path).unwrap())
         .spawn()
         .unwrap();
-    let mut kill_child = scopeguard(&mut child);
+    let kill_child = scopeguard(&mut child);
 
     // Wait (bounded) until the first task is done on every host: the run is in the wait.
     let deadline = Instant::now() + Duration::from_secs(120);

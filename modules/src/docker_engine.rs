@@ -78,7 +78,10 @@ pub fn valid_size(s: &str) -> bool {
     let s = s.trim();
     let body = s
         .strip_suffix(|c: char| "KMGTPkmgtp".contains(c))
-        .or_else(|| s.strip_suffix("iB").and_then(|b| b.strip_suffix(|c: char| "KMGTP".contains(c))))
+        .or_else(|| {
+            s.strip_suffix("iB")
+                .and_then(|b| b.strip_suffix(|c: char| "KMGTP".contains(c)))
+        })
         .unwrap_or(s);
     !body.is_empty() && body.parse::<f64>().is_ok_and(|n| n > 0.0)
 }

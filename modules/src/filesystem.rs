@@ -2,10 +2,10 @@
 //! file (a loop image).
 //!
 //! Never reformats: a device that already carries a filesystem of another type is an error
-//! unless `force: true`; one with the wanted type is left alone (`force` then does nothing, as
-//! in Ansible, where `force` only allows overwriting another filesystem... and re-creating the
-//! same type, which converge does not do: it would not be idempotent). The device must exist,
-//! as in Ansible (make a loop file first, e.g. with `command: truncate -s 2G FILE`).
+//! unless `force: true`; one with the wanted type is always left alone (unlike Ansible, where
+//! `force: true` re-creates even a filesystem of the same type on every run: not idempotent).
+//! The device must exist, as in Ansible (make a loop file first, e.g. with
+//! `command: truncate -s 2G FILE` and `creates:`).
 //! `state: absent` wipes the signatures (`wipefs -a`).
 //!
 //! * inspect (one command): what `dev` is (block device, file, missing), its current type
@@ -129,7 +129,10 @@ pub fn plan_fs(p: &FsParams, st: &FsState) -> Result<Plan<FsAction>, ModuleError
         return fail(format!("Device {} not found.", p.dev));
     }
     if st.kind == DevKind::Other {
-        return fail(format!("{} is neither a block device nor a regular file", p.dev));
+        return fail(format!(
+            "{} is neither a block device nor a regular file",
+            p.dev
+        ));
     }
     let shown = |t: &str| {
         if t.is_empty() {
@@ -232,6 +235,13 @@ impl Converge for FilesystemModule {
         for a in &plan.actions {
             match a {
                 FsAction::Mkfs(argv) => {
+                    let probe = format!("command -v {}", shell_quote(&argv[0]));
+                    if !target.run(&Command::shell(probe))?.success() {
+                        return fail(format!(
+                            "{} is not installed on the host: install its package first (btrfs-progs, xfsprogs, e2fsprogs, dosfstools)",
+                            argv[0]
+                        ));
+                    }
                     run_checked(
                         target,
                         &Command::argv(argv.clone()),
@@ -318,7 +328,13 @@ mod tests {
 
     #[test]
     fn mkfs_flags() {
-        assert_eq!(mkfs_argv("ext4", "/dev/x", true, &[]), ["mkfs.ext4", "-F", "/dev/x"]);
-        assert_eq!(mkfs_argv("swap", "/dev/x", false, &[]), ["mkswap", "/dev/x"]);
+        assert_eq!(
+            mkfs_argv("ext4", "/dev/x", true, &[]),
+            ["mkfs.ext4", "-F", "/dev/x"]
+        );
+        assert_eq!(
+            mkfs_argv("swap", "/dev/x", false, &[]),
+            ["mkswap", "/dev/x"]
+        );
     }
 }

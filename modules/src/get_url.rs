@@ -447,7 +447,6 @@ impl GetUrlModule {
                     }
                     let size = kv.get("size").and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
                     data.insert("size".into(), size.into());
-                    data.insert("msg".into(), format!("OK ({size} bytes)").into());
                     if kv.get("same").is_some() {
                         data.insert("changed".into(), false.into());
                     }

@@ -26,9 +26,19 @@ pub fn merge(base: &Value, declared: &Map<String, Value>) -> Value {
 /// One key-level change. `path` is the key, with nested object keys joined as `"a"."b"`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum KeyChange {
-    Added { path: String, new: Value },
-    Removed { path: String, old: Value },
-    Changed { path: String, old: Value, new: Value },
+    Added {
+        path: String,
+        new: Value,
+    },
+    Removed {
+        path: String,
+        old: Value,
+    },
+    Changed {
+        path: String,
+        old: Value,
+        new: Value,
+    },
 }
 
 fn quote_key(k: &str) -> String {
@@ -187,7 +197,8 @@ mod tests {
 
     #[test]
     fn key_level_diff_renders_readably() {
-        let before = json!({"storage-driver": "overlay2", "mtu": 1500, "log-opts": {"max-file": "3"}});
+        let before =
+            json!({"storage-driver": "overlay2", "mtu": 1500, "log-opts": {"max-file": "3"}});
         let after = json!({"storage-driver": "btrfs", "log-opts": {"max-file": "5"}, "bip": "198.19.200.1/24"});
         let d = key_diff(&before, &after);
         assert_eq!(
@@ -215,7 +226,9 @@ mod tests {
     #[test]
     fn documents_parse_and_print() {
         assert_eq!(parse_document("  \n").unwrap(), json!({}));
-        assert!(parse_document("{\"a\": }").unwrap_err().contains("not valid JSON"));
+        assert!(parse_document("{\"a\": }")
+            .unwrap_err()
+            .contains("not valid JSON"));
         assert_eq!(to_file_text(&json!({"a": 1})), "{\n  \"a\": 1\n}\n");
     }
 }

@@ -5,6 +5,8 @@
 //! returns an [`Outcome`]. See [`contract`] for the inspect → plan → apply shape.
 
 pub mod apt;
+pub mod apt_key;
+pub mod apt_repository;
 pub mod args;
 pub mod blockinfile;
 pub mod command;
@@ -21,6 +23,7 @@ pub mod group;
 pub mod jsondiff;
 pub mod lineinfile;
 pub mod local;
+pub mod modprobe;
 pub mod mode;
 pub mod mount;
 pub mod package;
@@ -37,6 +40,7 @@ pub mod sysutil;
 pub mod target;
 pub mod template;
 pub mod textedit;
+pub mod unarchive;
 pub mod user;
 pub mod wait_for;
 

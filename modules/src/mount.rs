@@ -29,9 +29,13 @@ const SPEC: &[ArgSpec] = &[
     ArgSpec::new("opts", ArgKind::Str),
     ArgSpec::new("dump", ArgKind::Str),
     ArgSpec::new("passno", ArgKind::Str),
-    ArgSpec::new("state", ArgKind::Str)
-        .required()
-        .choices(&["mounted", "unmounted", "present", "absent", "remounted"]),
+    ArgSpec::new("state", ArgKind::Str).required().choices(&[
+        "mounted",
+        "unmounted",
+        "present",
+        "absent",
+        "remounted",
+    ]),
     ArgSpec::new("fstab", ArgKind::Str),
     ArgSpec::new("boot", ArgKind::Bool),
     ArgSpec::new("backup", ArgKind::Bool),
@@ -101,7 +105,10 @@ fn split_lines(text: &str) -> Vec<&str> {
     if text.is_empty() {
         Vec::new()
     } else {
-        text.strip_suffix('\n').unwrap_or(text).split('\n').collect()
+        text.strip_suffix('\n')
+            .unwrap_or(text)
+            .split('\n')
+            .collect()
     }
 }
 
@@ -118,8 +125,7 @@ pub fn fstab_find(text: &str, path: &str) -> Option<FstabEntry> {
     split_lines(text)
         .iter()
         .filter_map(|l| FstabEntry::parse(l))
-        .filter(|e| e.path == path)
-        .last()
+        .rfind(|e| e.path == path)
 }
 
 /// Make the fstab text hold `entry`: the first line for its mount point is replaced (further
@@ -298,8 +304,11 @@ pub fn plan_mount(p: &MountParams, st: &MountState) -> Result<Plan<MountAction>,
     };
     let fstab_changed = new_fstab != st.fstab_text;
     if fstab_changed {
-        plan.diffs
-            .push(Diff::new(&p.fstab, st.fstab_text.clone(), new_fstab.clone()));
+        plan.diffs.push(Diff::new(
+            &p.fstab,
+            st.fstab_text.clone(),
+            new_fstab.clone(),
+        ));
         plan.actions.push(MountAction::WriteFstab(new_fstab));
     }
     let mounted = st.live.is_some();
@@ -462,11 +471,9 @@ pub fn inspect_mount(
     let live = parse_findmnt(&strip_ends(&out.stdout_str()));
     let path_exists = target.stat(path)?.is_some();
     let src_is_file = match src {
-        Some(s) if s.starts_with('/') => {
-            crate::filewrite::resolve_links(target, s)?
-                .1
-                .is_some_and(|st| st.kind == FileKind::File)
-        }
+        Some(s) if s.starts_with('/') => crate::filewrite::resolve_links(target, s)?
+            .1
+            .is_some_and(|st| st.kind == FileKind::File),
         _ => false,
     };
     Ok(MountState {
@@ -502,7 +509,10 @@ impl Converge for MountModule {
         } else {
             path
         };
-        let mut opts = p.str("opts").filter(|o| !o.is_empty()).unwrap_or_else(|| "defaults".into());
+        let mut opts = p
+            .str("opts")
+            .filter(|o| !o.is_empty())
+            .unwrap_or_else(|| "defaults".into());
         if !p.bool_or("boot", true) && !opts.split(',').any(|o| o == "noauto") {
             opts = if opts == "defaults" {
                 "noauto".into()
@@ -588,7 +598,10 @@ UUID=abc / ext4 errors=remount-ro 0 1\n\
     #[test]
     fn fstab_escapes_spaces() {
         let e = entry("/srv/my disk.img", "/mnt/my dir", "defaults");
-        assert_eq!(e.line(), "/srv/my\\040disk.img /mnt/my\\040dir btrfs defaults 0 0");
+        assert_eq!(
+            e.line(),
+            "/srv/my\\040disk.img /mnt/my\\040dir btrfs defaults 0 0"
+        );
         assert_eq!(FstabEntry::parse(&e.line()), Some(e));
     }
 
@@ -646,12 +659,17 @@ UUID=abc / ext4 errors=remount-ro 0 1\n\
             ]
         );
         // Converged.
-        assert!(plan_mount(&params("mounted"), &state(line, Some("/srv/d.img")))
-            .unwrap()
-            .is_noop());
+        assert!(
+            plan_mount(&params("mounted"), &state(line, Some("/srv/d.img")))
+                .unwrap()
+                .is_noop()
+        );
         // Mounted from elsewhere.
         let p = plan_mount(&params("mounted"), &state(line, Some("/other.img"))).unwrap();
-        assert!(matches!(&p.actions[..], [MountAction::Unmount(_), MountAction::Mount { .. }]));
+        assert!(matches!(
+            &p.actions[..],
+            [MountAction::Unmount(_), MountAction::Mount { .. }]
+        ));
         // present: fstab only, never mounts.
         let p = plan_mount(&params("present"), &state("", None)).unwrap();
         assert_eq!(p.actions.len(), 1);
@@ -668,7 +686,9 @@ UUID=abc / ext4 errors=remount-ro 0 1\n\
         // unmounted leaves fstab.
         let p = plan_mount(&params("unmounted"), &state(line, Some("/srv/d.img"))).unwrap();
         assert_eq!(p.actions, vec![MountAction::Unmount("/mnt/d".into())]);
-        assert!(plan_mount(&params("unmounted"), &state(line, None)).unwrap().is_noop());
+        assert!(plan_mount(&params("unmounted"), &state(line, None))
+            .unwrap()
+            .is_noop());
         // Missing fstype.
         let mut bad = params("mounted");
         bad.fstype = None;

@@ -17,6 +17,17 @@ use crate::slurp::SlurpModule;
 use crate::stat::StatModule;
 use crate::template::TemplateModule;
 use crate::wait_for::WaitForModule;
+use crate::apt::AptModule;
+use crate::apt_key::AptKeyModule;
+use crate::apt_repository::AptRepositoryModule;
+use crate::get_url::GetUrlModule;
+use crate::group::GroupModule;
+use crate::modprobe::ModprobeModule;
+use crate::package::PackageModule;
+use crate::service::ServiceModule;
+use crate::sysctl::SysctlModule;
+use crate::unarchive::UnarchiveModule;
+use crate::user::UserModule;
 
 static COMMAND: CommandModule = CommandModule;
 static SHELL: ShellModule = ShellModule;
@@ -34,6 +45,28 @@ static PAUSE: PauseModule = PauseModule;
 static FILESYSTEM: FilesystemModule = FilesystemModule;
 static MOUNT: MountModule = MountModule;
 static DOCKER_ENGINE: DockerEngineModule = DockerEngineModule;
+static APT: AptModule = AptModule;
+static PACKAGE: PackageModule = PackageModule;
+static APT_REPOSITORY: AptRepositoryModule = AptRepositoryModule;
+static APT_KEY: AptKeyModule = AptKeyModule;
+static SERVICE: ServiceModule = ServiceModule {
+    module_name: "service",
+    systemd: false,
+};
+static SYSTEMD: ServiceModule = ServiceModule {
+    module_name: "systemd",
+    systemd: true,
+};
+static SYSTEMD_SERVICE: ServiceModule = ServiceModule {
+    module_name: "systemd_service",
+    systemd: true,
+};
+static USER: UserModule = UserModule;
+static GROUP: GroupModule = GroupModule;
+static SYSCTL: SysctlModule = SysctlModule;
+static MODPROBE: ModprobeModule = ModprobeModule;
+static GET_URL: GetUrlModule = GetUrlModule;
+static UNARCHIVE: UnarchiveModule = UnarchiveModule;
 
 /// All modules of this crate.
 pub fn all() -> Vec<&'static dyn Module> {
@@ -54,6 +87,19 @@ pub fn all() -> Vec<&'static dyn Module> {
         &FILESYSTEM,
         &MOUNT,
         &DOCKER_ENGINE,
+        &APT,
+        &PACKAGE,
+        &APT_REPOSITORY,
+        &APT_KEY,
+        &SERVICE,
+        &SYSTEMD,
+        &SYSTEMD_SERVICE,
+        &USER,
+        &GROUP,
+        &SYSCTL,
+        &MODPROBE,
+        &GET_URL,
+        &UNARCHIVE,
     ]
 }
 

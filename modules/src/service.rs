@@ -172,7 +172,11 @@ pub fn parse_inspect(text: &str) -> ServiceState {
         is_enabled_rc: kv.get("is_enabled_rc").and_then(|v| v.parse().ok()),
         script: kv.get("script").map(String::as_str) == Some("yes"),
         status_rc: kv.get("status_rc").and_then(|v| v.parse().ok()),
-        pattern_found: kv.get("pattern").map(|v| v == "found"),
+        pattern_found: if kv.contains_key("pattern") {
+            Some(true)
+        } else {
+            kv.get("pattern_checked").map(|_| false)
+        },
         start_links,
     }
 }
@@ -283,7 +287,7 @@ impl ServiceModule {
             s.push_str(&format!(
                 "pat={}; for d in /proc/[0-9]*; do [ \"${{d#/proc/}}\" = \"$$\" ] && continue; \
                  c=$(tr '\\0' ' ' < \"$d/cmdline\" 2>/dev/null) || continue; \
-                 case \"$c\" in *\"$pat\"*) echo pattern=found; break;; esac; done; echo pattern=checked; ",
+                 case \"$c\" in *\"$pat\"*) echo pattern=found; break;; esac; done; echo pattern_checked=yes; ",
                 split_quote(pat)
             ));
         }
@@ -581,7 +585,7 @@ mod tests {
         assert_eq!(st.manager, Manager::Sysv);
         assert!(!st.running());
         assert!(st.enabled());
-        let st = parse_inspect("manager=sysv\nscript=yes\nstatus_rc=0\npattern=checked\n");
+        let st = parse_inspect("manager=sysv\nscript=yes\nstatus_rc=0\npattern_checked=yes\n");
         assert_eq!(st.pattern_found, Some(false));
         assert!(!st.running());
     }
@@ -625,7 +629,7 @@ mod tests {
     fn pattern_quote_never_contains_the_pattern() {
         let s = split_quote("nginx: master");
         assert!(!s.contains("nginx: master"));
-        assert_eq!(s, "'nginx'' master'");
+        assert_eq!(s, "'nginx:'' master'");
         assert_eq!(split_quote("a"), "'a'");
     }
 }

@@ -43,7 +43,9 @@ pub fn read_file(run: Runner, path: &str) -> Result<Option<Vec<u8>>, TargetError
     }
 }
 
-const STAT_FORMAT: &str = "%f:%u:%g:%s:%Y:%h:%i:%U:%G";
+/// The `stat -c` format [`parse_stat`] reads (lstat: mode in hex, ids, size, mtime, links, inode,
+/// names).
+pub const STAT_FORMAT: &str = "%f:%u:%g:%s:%Y:%h:%i:%U:%G";
 
 const STAT_SCRIPT: &str = r#"LC_ALL=C; export LC_ALL
 out=$(stat -c "$2" -- "$1" 2>&1) || {

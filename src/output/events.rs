@@ -163,3 +163,17 @@ impl Collector {
         self.0.lock().map(|v| v.clone()).unwrap_or_default()
     }
 }
+
+/// A shared sink (the report collector read after the run, say) is a sink too.
+impl<T: EventSink + ?Sized> EventSink for std::sync::Arc<T> {
+    fn emit(&self, event: &Event) {
+        (**self).emit(event);
+    }
+}
+
+/// A sink that drops everything (`converge plan` prints only its report).
+pub struct Silent;
+
+impl EventSink for Silent {
+    fn emit(&self, _: &Event) {}
+}

@@ -17,7 +17,10 @@ mod tests {
     fn renders_headers_and_hunks() {
         let d = Diff::new("/etc/motd", "a\nb\n", "a\nc\n");
         let u = unified_diff(&d);
-        assert!(u.starts_with("--- before: /etc/motd\n+++ after: /etc/motd\n@@"), "{u}");
+        assert!(
+            u.starts_with("--- before: /etc/motd\n+++ after: /etc/motd\n@@"),
+            "{u}"
+        );
         assert!(u.contains("\n-b\n+c\n"), "{u}");
         assert!(!u.contains('\u{1b}'));
         assert_eq!(unified_diff(&Diff::new("x", "same", "same")), "");

@@ -57,6 +57,7 @@ pub fn converge(args: &[&str], cwd: &Path) -> Run {
         .args(args)
         .current_dir(cwd)
         .env("NO_COLOR", "1")
+        .env("CONVERGE_HISTORY", std::env::temp_dir().join("converge-tests-history.db"))
         .output()
         .expect("run converge");
     Run {

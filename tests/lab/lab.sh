@@ -333,8 +333,8 @@ start_host() {
     mkdir -p "$hd/upper" "$hd/work" "$r"
     # `volatile`: overlayfs skips every sync to the upper dir (a throwaway
     # host needs no durability; dpkg's many fsyncs and umount get cheap).
-    mount -t overlay "converge-lab-$h" -o "lowerdir=$BASE,upperdir=$hd/upper,workdir=$hd/work,volatile" "$r" 2>/dev/null \
-        || mount -t overlay "converge-lab-$h" -o "lowerdir=$BASE,upperdir=$hd/upper,workdir=$hd/work" "$r"
+    mount -t overlay "converge-lab${ID_SUFFIX}-$h" -o "lowerdir=$BASE,upperdir=$hd/upper,workdir=$hd/work,volatile" "$r" 2>/dev/null \
+        || mount -t overlay "converge-lab${ID_SUFFIX}-$h" -o "lowerdir=$BASE,upperdir=$hd/upper,workdir=$hd/work" "$r"
 
     # Identity: hostname, /etc/hosts, resolver of the controller.
     echo "$h" >"$r/etc/hostname"
@@ -753,7 +753,7 @@ do_down() {
     while read -r m; do
         [[ -n $m ]] || continue
         umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || log "warning: could not unmount $m"
-    done < <({ mounts_under "$LAB_DIR"; findmnt -rn -t overlay -o TARGET,SOURCE | awk '$2 ~ /^converge-lab-/ { print $1 }'; } | sort -ru)
+    done < <({ mounts_under "$LAB_DIR"; findmnt -rn -t overlay -o TARGET,SOURCE | awk -v src="converge-lab${ID_SUFFIX}-" 'index($2, src) == 1 { print $1 }'; } | sort -ru)
     # 4. Our iptables rules (found by their comment).
     if command -v iptables >/dev/null 2>&1; then
         local table chain rule

@@ -178,9 +178,7 @@ pub fn validate(doc: &Value, strict_keys: bool) -> Vec<String> {
             errs.push(format!("\"{key}\" must be true or false, got {v}"));
         }
         if STRING_LIST_KEYS.contains(&key)
-            && !v
-                .as_array()
-                .is_some_and(|a| a.iter().all(Value::is_string))
+            && !v.as_array().is_some_and(|a| a.iter().all(Value::is_string))
         {
             errs.push(format!("\"{key}\" must be a list of strings, got {v}"));
         }
@@ -192,12 +190,10 @@ pub fn validate(doc: &Value, strict_keys: bool) -> Vec<String> {
                     DRIVERS.join(", ")
                 )),
             },
-            "bip" | "fixed-cidr" => {
-                if v.as_str().and_then(parse_cidr).is_none() {
-                    errs.push(format!(
-                        "\"{key}\" must be an IPv4 address with a prefix length (e.g. 198.19.200.1/24), got {v}"
-                    ));
-                }
+            "bip" | "fixed-cidr" if v.as_str().and_then(parse_cidr).is_none() => {
+                errs.push(format!(
+                    "\"{key}\" must be an IPv4 address with a prefix length (e.g. 198.19.200.1/24), got {v}"
+                ));
             }
             "default-address-pools" => match v.as_array() {
                 Some(pools) if !pools.is_empty() => {
@@ -219,15 +215,15 @@ pub fn validate(doc: &Value, strict_keys: bool) -> Vec<String> {
                     "\"default-address-pools\" must be a non-empty list of {{\"base\", \"size\"}}, got {v}"
                 )),
             },
-            "mtu" => {
-                if !v.as_u64().is_some_and(|m| (68..=65535).contains(&m)) {
-                    errs.push(format!("\"mtu\" must be an integer between 68 and 65535, got {v}"));
-                }
+            "mtu" if !v.as_u64().is_some_and(|m| (68..=65535).contains(&m)) => {
+                errs.push(format!(
+                    "\"mtu\" must be an integer between 68 and 65535, got {v}"
+                ));
             }
-            "data-root" | "exec-root" | "pidfile" => {
-                if !v.as_str().is_some_and(|p| p.starts_with('/')) {
-                    errs.push(format!("\"{key}\" must be an absolute path, got {v}"));
-                }
+            "data-root" | "exec-root" | "pidfile"
+                if !v.as_str().is_some_and(|p| p.starts_with('/')) =>
+            {
+                errs.push(format!("\"{key}\" must be an absolute path, got {v}"));
             }
             "log-opts" => match v.as_object() {
                 Some(o) => {
@@ -241,12 +237,12 @@ pub fn validate(doc: &Value, strict_keys: bool) -> Vec<String> {
                 }
                 None => errs.push(format!("\"log-opts\" must be a mapping, got {v}")),
             },
-            "log-level" => {
-                if !matches!(v.as_str(), Some("debug" | "info" | "warn" | "error" | "fatal")) {
-                    errs.push(format!(
-                        "\"log-level\" must be one of debug, info, warn, error, fatal, got {v}"
-                    ));
-                }
+            "log-level"
+                if !matches!(v.as_str(), Some("debug" | "info" | "warn" | "error" | "fatal")) =>
+            {
+                errs.push(format!(
+                    "\"log-level\" must be one of debug, info, warn, error, fatal, got {v}"
+                ));
             }
             _ => {}
         }
@@ -263,7 +259,7 @@ pub fn docker_opts(default_text: &str) -> Option<String> {
             let l = l.strip_prefix("export ").unwrap_or(l);
             l.strip_prefix("DOCKER_OPTS=")
         })
-        .last()
+        .next_back()
         .map(|v| v.trim().trim_matches(|c| c == '"' || c == '\'').to_string())
 }
 
@@ -357,8 +353,10 @@ mod tests {
 
     #[test]
     fn docker_opts_conflicts() {
-        let text = "# comment\nDOCKER_OPTS=\"--bip=10.0.0.1/24 -s overlay2 --insecure-registry x\"\n";
-        let doc = json!({"bip": "198.19.200.1/24", "storage-driver": "btrfs", "insecure-registries": []});
+        let text =
+            "# comment\nDOCKER_OPTS=\"--bip=10.0.0.1/24 -s overlay2 --insecure-registry x\"\n";
+        let doc =
+            json!({"bip": "198.19.200.1/24", "storage-driver": "btrfs", "insecure-registries": []});
         assert_eq!(
             flag_conflicts(&doc, text),
             ["bip", "storage-driver", "insecure-registries"]

@@ -100,7 +100,8 @@ pub fn sections(text: &str) -> BTreeMap<String, String> {
     for l in text.lines() {
         if let Some(name) = l.strip_prefix("@@") {
             cur = Some(name.trim().to_string());
-            out.entry(name.trim().to_string()).or_insert_with(String::new);
+            out.entry(name.trim().to_string())
+                .or_insert_with(String::new);
         } else if let Some(c) = &cur {
             let s = out.get_mut(c).expect("section exists");
             s.push_str(l);
@@ -232,9 +233,20 @@ pub fn parse(text: &str) -> Observed {
                 )
             }
         }),
-        enabled: matches!(get("enabled").trim(), "enabled" | "enabled-runtime" | "static"),
-        containers: if info.is_some() { words("containers") } else { Vec::new() },
-        volumes: if info.is_some() { words("volumes") } else { Vec::new() },
+        enabled: matches!(
+            get("enabled").trim(),
+            "enabled" | "enabled-runtime" | "static"
+        ),
+        containers: if info.is_some() {
+            words("containers")
+        } else {
+            Vec::new()
+        },
+        volumes: if info.is_some() {
+            words("volumes")
+        } else {
+            Vec::new()
+        },
         info,
         images,
         untagged_images: untagged,
@@ -269,7 +281,10 @@ mod tests {
         let (tags, untagged) = parse_images(
             "lab/busybox:latest 1a2b3c\nlab/busybox:1.0 1a2b3c\n<none>:<none> 9f9f9f\nlab/x:latest 222\n",
         );
-        assert_eq!(tags, ["lab/busybox:latest", "lab/busybox:1.0", "lab/x:latest"]);
+        assert_eq!(
+            tags,
+            ["lab/busybox:latest", "lab/busybox:1.0", "lab/x:latest"]
+        );
         assert_eq!(untagged, 1);
     }
 

@@ -40,24 +40,46 @@ pub struct EngineState {
 pub enum Action {
     /// The SysV init script's `ulimit` calls clamped to the host's hard limits
     /// (`/etc/default/docker`, see `ULIMIT_BLOCK`).
-    ClampInitUlimits { content: String },
+    ClampInitUlimits {
+        content: String,
+    },
     InstallPackages(Vec<String>),
     LoadKernelModule(String),
     AddToDockerGroup(Vec<String>),
     EnableService,
     /// Start the daemon with its current configuration, to save its images.
     StartOldDaemon,
-    SaveImages { images: Vec<String>, file: String },
+    SaveImages {
+        images: Vec<String>,
+        file: String,
+    },
     RemoveContainers(Vec<String>),
     StopDaemon,
-    CreateLoopFile { path: String, size: String },
-    MakeBtrfs { dev: String, force: bool },
+    CreateLoopFile {
+        path: String,
+        size: String,
+    },
+    MakeBtrfs {
+        dev: String,
+        force: bool,
+    },
     WriteFstab(String),
-    MountDataRoot { src: String, path: String, opts: String },
-    WriteDaemonJson { content: String, validate: bool },
+    MountDataRoot {
+        src: String,
+        path: String,
+        opts: String,
+    },
+    WriteDaemonJson {
+        content: String,
+        validate: bool,
+    },
     StartDaemon,
-    LoadImages { file: String },
-    Verify { driver: Option<String> },
+    LoadImages {
+        file: String,
+    },
+    Verify {
+        driver: Option<String>,
+    },
 }
 
 impl Action {
@@ -186,8 +208,8 @@ pub fn plan_engine(p: &EngineParams, st: &EngineState) -> Result<Plan<Action>, M
             "\"{k}\" is set both in daemon.json and as a flag in {DEFAULT_FILE}'s DOCKER_OPTS: dockerd refuses to start so; remove one"
         ));
     }
-    let json_changed = merged != existing
-        || (st.daemon_json_text.is_none() && !p.daemon_json.is_empty());
+    let json_changed =
+        merged != existing || (st.daemon_json_text.is_none() && !p.daemon_json.is_empty());
     let changes = key_diff(&existing, &merged);
     let desired = merged
         .get("storage-driver")
@@ -204,10 +226,8 @@ pub fn plan_engine(p: &EngineParams, st: &EngineState) -> Result<Plan<Action>, M
             .and_then(Value::as_str)
             .map(str::to_string)
     });
-    let driver_change = installed
-        && desired.is_some()
-        && old_driver.is_some()
-        && old_driver != desired;
+    let driver_change =
+        installed && desired.is_some() && old_driver.is_some() && old_driver != desired;
 
     // --- packages -------------------------------------------------------------------------------
     let mut packages = Vec::new();
@@ -355,7 +375,10 @@ pub fn plan_engine(p: &EngineParams, st: &EngineState) -> Result<Plan<Action>, M
                     );
                 }
             }
-            if matches!(fs_after.as_str(), "overlayfs" | "aufs" | "ecryptfs" | "zfs" | "nfs") {
+            if matches!(
+                fs_after.as_str(),
+                "overlayfs" | "aufs" | "ecryptfs" | "zfs" | "nfs"
+            ) {
                 problems.push(format!(
                     "storage driver overlay2 cannot run with {root} on {fs_after}: give {root} its own filesystem (ext4, xfs with ftype=1, btrfs)"
                 ));
@@ -388,7 +411,10 @@ pub fn plan_engine(p: &EngineParams, st: &EngineState) -> Result<Plan<Action>, M
                     );
                 }
             }
-            notes.push("devicemapper is deprecated since Docker 20.10 (loop-lvm is for testing only)".into());
+            notes.push(
+                "devicemapper is deprecated since Docker 20.10 (loop-lvm is for testing only)"
+                    .into(),
+            );
         }
         _ => {}
     }
@@ -461,7 +487,12 @@ pub fn plan_engine(p: &EngineParams, st: &EngineState) -> Result<Plan<Action>, M
         plan.diffs.push(Diff::new(
             "packages",
             String::new(),
-            lines_of(&packages.iter().map(|p| format!("{p} (installed)")).collect::<Vec<_>>()),
+            lines_of(
+                &packages
+                    .iter()
+                    .map(|p| format!("{p} (installed)"))
+                    .collect::<Vec<_>>(),
+            ),
         ));
         a.push(Action::InstallPackages(packages.clone()));
     }
@@ -479,14 +510,23 @@ pub fn plan_engine(p: &EngineParams, st: &EngineState) -> Result<Plan<Action>, M
         plan.diffs.push(Diff::new(
             "group docker",
             lines_of(&members),
-            lines_of(&members.iter().chain(add.iter()).cloned().collect::<Vec<_>>()),
+            lines_of(
+                &members
+                    .iter()
+                    .chain(add.iter())
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            ),
         ));
         a.push(Action::AddToDockerGroup(add));
     }
     if p.service_enabled && (!installed || !o.enabled) {
         a.push(Action::EnableService);
-        plan.diffs
-            .push(Diff::new("service docker (boot)", "disabled\n", "enabled\n"));
+        plan.diffs.push(Diff::new(
+            "service docker (boot)",
+            "disabled\n",
+            "enabled\n",
+        ));
     }
     let restart = json_changed || switching || mount_needed || !installed;
     if restart {
@@ -506,7 +546,10 @@ pub fn plan_engine(p: &EngineParams, st: &EngineState) -> Result<Plan<Action>, M
             });
             let on = |d: &Option<String>| {
                 let d = d.as_deref().unwrap_or("?");
-                to_save.iter().map(|i| format!("{i} ({d})\n")).collect::<String>()
+                to_save
+                    .iter()
+                    .map(|i| format!("{i} ({d})\n"))
+                    .collect::<String>()
             };
             plan.diffs.push(Diff::new(
                 &format!("images (saved to {file}, loaded back)"),
@@ -515,11 +558,8 @@ pub fn plan_engine(p: &EngineParams, st: &EngineState) -> Result<Plan<Action>, M
             ));
         }
         if !remove.is_empty() {
-            plan.diffs.push(Diff::new(
-                "containers",
-                lines_of(&remove),
-                String::new(),
-            ));
+            plan.diffs
+                .push(Diff::new("containers", lines_of(&remove), String::new()));
             a.push(Action::RemoveContainers(remove));
         }
         if daemon_up || start_old || !installed {
@@ -559,11 +599,8 @@ pub fn plan_engine(p: &EngineParams, st: &EngineState) -> Result<Plan<Action>, M
         plan.diffs
             .push(Diff::new("service docker", "stopped\n", "running\n"));
     } else if daemon_up && a.contains(&Action::StopDaemon) {
-        plan.diffs.push(Diff::new(
-            "service docker",
-            "running\n",
-            "restarted\n",
-        ));
+        plan.diffs
+            .push(Diff::new("service docker", "running\n", "restarted\n"));
     }
     if json_changed {
         let (before, after) = diff_texts(&changes);
@@ -580,8 +617,14 @@ pub fn plan_engine(p: &EngineParams, st: &EngineState) -> Result<Plan<Action>, M
 
     // --- registered data and message --------------------------------------------------------------
     let d = &mut plan.data;
-    d.insert("storage_driver".into(), desired.clone().map_or(Value::Null, Value::from));
-    d.insert("previous_storage_driver".into(), old_driver.clone().map_or(Value::Null, Value::from));
+    d.insert(
+        "storage_driver".into(),
+        desired.clone().map_or(Value::Null, Value::from),
+    );
+    d.insert(
+        "previous_storage_driver".into(),
+        old_driver.clone().map_or(Value::Null, Value::from),
+    );
     d.insert("data_root".into(), root.clone().into());
     d.insert(
         "daemon_json_changes".into(),

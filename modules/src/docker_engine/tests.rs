@@ -61,7 +61,9 @@ fn running_overlay2() -> EngineState {
             disk_images: BTreeMap::new(),
         },
         daemon_json_text: Some(LAB_JSON.into()),
-        default_text: Some(with_ulimit_block("# Docker Upstart and SysVinit configuration file\n")),
+        default_text: Some(with_ulimit_block(
+            "# Docker Upstart and SysVinit configuration file\n",
+        )),
         fstab_text: "# UNCONFIGURED FSTAB FOR BASE SYSTEM\n".into(),
     }
 }
@@ -72,7 +74,8 @@ fn names(plan: &crate::contract::Plan<Action>) -> Vec<&'static str> {
 
 #[test]
 fn converged_host_is_a_noop() {
-    let p = params(json!({"storage_driver": "overlay2", "daemon_json": {"bip": "198.19.200.1/24"}}));
+    let p =
+        params(json!({"storage_driver": "overlay2", "daemon_json": {"bip": "198.19.200.1/24"}}));
     let plan = plan_engine(&p, &running_overlay2()).unwrap();
     assert!(plan.is_noop(), "{:?}", plan.actions);
     assert_eq!(plan.data["storage_driver"], "overlay2");
@@ -108,13 +111,20 @@ fn fresh_host_installs_configures_starts_and_verifies() {
             "Verify"
         ]
     );
-    assert_eq!(plan.actions[1], Action::InstallPackages(vec!["docker.io".into()]));
+    assert_eq!(
+        plan.actions[1],
+        Action::InstallPackages(vec!["docker.io".into()])
+    );
     // The key-level diff comes first.
     assert_eq!(
         plan.diffs[0].after,
         "\"bip\": \"198.19.200.1/24\"\n\"default-address-pools\": [{\"base\":\"198.19.128.0/17\",\"size\":24}]\n\"storage-driver\": \"overlay2\"\n"
     );
-    let headers: Vec<&str> = plan.diffs.iter().map(|d| d.before_header.as_str()).collect();
+    let headers: Vec<&str> = plan
+        .diffs
+        .iter()
+        .map(|d| d.before_header.as_str())
+        .collect();
     assert!(headers.contains(&"/etc/default/docker"));
     assert!(headers.contains(&"packages"));
     assert!(headers.contains(&"group docker"));
@@ -172,14 +182,18 @@ fn overlay2_to_btrfs_on_a_loop_file_keeps_images() {
         Action::MountDataRoot {
             src: "/var/lib/docker-btrfs.img".into(),
             path: "/var/lib/docker".into(),
-            opts: "defaults,loop".into()
+            opts: "loop,defaults".into()
         }
     );
     assert_eq!(
         plan.data["daemon_json_changes"],
         json!(["~ \"storage-driver\": \"overlay2\" → \"btrfs\""])
     );
-    assert!(plan.msg.as_deref().unwrap().contains("storage driver overlay2 → btrfs (1 image(s) kept)"));
+    assert!(plan
+        .msg
+        .as_deref()
+        .unwrap()
+        .contains("storage driver overlay2 → btrfs (1 image(s) kept)"));
 
     // After the switch: mounted, btrfs running → nothing to do.
     let mut after = st.clone();
@@ -206,7 +220,10 @@ fn containers_block_a_driver_change_unless_data_loss_is_allowed() {
     st.observed.containers = vec!["web".into(), "db".into()];
     let p = params(json!({"storage_driver": "vfs"}));
     let e = plan_engine(&p, &st).unwrap_err().to_string();
-    assert!(e.contains("refusing to switch the storage driver overlay2 → vfs"), "{e}");
+    assert!(
+        e.contains("refusing to switch the storage driver overlay2 → vfs"),
+        "{e}"
+    );
     assert!(e.contains("containers web, db"), "{e}");
     let p = params(json!({"storage_driver": "vfs", "allow_data_loss": true}));
     let plan = plan_engine(&p, &st).unwrap();
@@ -231,7 +248,10 @@ fn prerequisites_are_explained() {
     let e = plan_engine(&params(json!({"storage_driver": "btrfs"})), &st)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("needs /var/lib/docker on a btrfs filesystem, it is on ext2/ext3"), "{e}");
+    assert!(
+        e.contains("needs /var/lib/docker on a btrfs filesystem, it is on ext2/ext3"),
+        "{e}"
+    );
     // overlay2 on an overlayfs root.
     let mut st2 = running_overlay2();
     st2.observed.data_fs = "overlayfs".into();
@@ -239,7 +259,10 @@ fn prerequisites_are_explained() {
     let e = plan_engine(&params(json!({"storage_driver": "overlay2"})), &st2)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("overlay2 cannot run with /var/lib/docker on overlayfs"), "{e}");
+    assert!(
+        e.contains("overlay2 cannot run with /var/lib/docker on overlayfs"),
+        "{e}"
+    );
     // No kernel support, no modprobe.
     let mut st3 = running_overlay2();
     st3.observed.kernel_fs = vec!["ext4".into()];
@@ -253,7 +276,9 @@ fn prerequisites_are_explained() {
     let mut p = params(json!({"storage_driver": "overlay2"}));
     p.daemon_json.insert("debug".into(), json!(true));
     let plan = plan_engine(&p, &st3).unwrap();
-    assert!(plan.actions.contains(&Action::LoadKernelModule("overlay".into())));
+    assert!(plan
+        .actions
+        .contains(&Action::LoadKernelModule("overlay".into())));
     // devicemapper without device-mapper.
     let e = plan_engine(&params(json!({"storage_driver": "devicemapper"})), &st)
         .unwrap_err()
@@ -279,7 +304,8 @@ fn prerequisites_are_explained() {
 fn hand_edited_daemon_json_is_put_back_keeping_other_keys() {
     let mut st = running_overlay2();
     st.daemon_json_text = Some(
-        r#"{"bip": "198.19.201.1/24", "storage-driver": "overlay2", "mtu": 1500, "debug": true}"#.into(),
+        r#"{"bip": "198.19.201.1/24", "storage-driver": "overlay2", "mtu": 1500, "debug": true}"#
+            .into(),
     );
     let p = params(json!({
         "storage_driver": "overlay2",
@@ -311,17 +337,24 @@ fn hand_edited_daemon_json_is_put_back_keeping_other_keys() {
 #[test]
 fn bad_configuration_fails_before_touching_anything() {
     let st = running_overlay2();
-    let e = plan_engine(&params(json!({"daemon_json": {"storage-drvier": "vfs"}})), &st)
-        .unwrap_err()
-        .to_string();
+    let e = plan_engine(
+        &params(json!({"daemon_json": {"storage-drvier": "vfs"}})),
+        &st,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("did you mean \"storage-driver\"?"), "{e}");
     let mut st2 = running_overlay2();
     st2.daemon_json_text = Some("{ broken".into());
-    let e = plan_engine(&params(json!({})), &st2).unwrap_err().to_string();
+    let e = plan_engine(&params(json!({})), &st2)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("not valid JSON"), "{e}");
     let mut st3 = running_overlay2();
     st3.default_text = Some("DOCKER_OPTS=\"--bip 10.1.0.1/24\"\n".into());
-    let e = plan_engine(&params(json!({})), &st3).unwrap_err().to_string();
+    let e = plan_engine(&params(json!({})), &st3)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("\"bip\" is set both"), "{e}");
 }
 
@@ -355,12 +388,18 @@ fn stopped_daemon_is_started_and_images_on_disk_are_kept() {
 fn options_are_checked() {
     let bad = |v: Value| parse_params(&args(v)).unwrap_err().to_string();
     assert!(bad(json!({"storage_driver": "zfs"})).contains("not one of"));
-    assert!(bad(json!({"storage_driver": "vfs", "daemon_json": {"storage-driver": "btrfs"}}))
-        .contains("daemon_json says"));
+    assert!(
+        bad(json!({"storage_driver": "vfs", "daemon_json": {"storage-driver": "btrfs"}}))
+            .contains("daemon_json says")
+    );
     assert!(bad(json!({"storage_driver": "vfs", "btrfs_device": "/x"})).contains("only used with"));
-    assert!(bad(json!({"storage_driver": "btrfs", "btrfs_device": "/x", "btrfs_size": "lots"}))
-        .contains("not a size"));
-    assert!(valid_size("2G") && valid_size("512M") && valid_size("1073741824") && valid_size("1GiB"));
+    assert!(
+        bad(json!({"storage_driver": "btrfs", "btrfs_device": "/x", "btrfs_size": "lots"}))
+            .contains("not a size")
+    );
+    assert!(
+        valid_size("2G") && valid_size("512M") && valid_size("1073741824") && valid_size("1GiB")
+    );
 }
 
 #[test]

@@ -1,0 +1,5 @@
+//! What each `converge` command does; `cli.rs` only parses the command line and dispatches here.
+
+pub mod history;
+pub mod inventory;
+pub mod playbook;
