@@ -30,7 +30,8 @@ impl SourceFile {
 
     /// Read a file, refusing ones over [`MAX_SOURCE_BYTES`] and ones that are not UTF-8.
     pub fn read(path: &Path) -> Result<Arc<Self>, String> {
-        let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let meta =
+            std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         if meta.len() > MAX_SOURCE_BYTES {
             return Err(format!(
                 "{} is {} bytes; converge refuses input files over {} MiB",
@@ -39,9 +40,15 @@ impl SourceFile {
                 MAX_SOURCE_BYTES / 1024 / 1024
             ));
         }
-        let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let text = String::from_utf8(bytes)
-            .map_err(|e| format!("{} is not valid UTF-8 (byte {})", path.display(), e.utf8_error().valid_up_to()))?;
+        let bytes =
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            format!(
+                "{} is not valid UTF-8 (byte {})",
+                path.display(),
+                e.utf8_error().valid_up_to()
+            )
+        })?;
         Ok(SourceFile::new(path, text))
     }
 
@@ -50,8 +57,14 @@ impl SourceFile {
         let Some(&start) = self.line_starts.get(line.wrapping_sub(1)) else {
             return "";
         };
-        let end = self.line_starts.get(line).map_or(self.text.len(), |e| e - 1);
-        self.text.get(start..end.max(start)).unwrap_or("").trim_end_matches('\r')
+        let end = self
+            .line_starts
+            .get(line)
+            .map_or(self.text.len(), |e| e - 1);
+        self.text
+            .get(start..end.max(start))
+            .unwrap_or("")
+            .trim_end_matches('\r')
     }
 
     /// Byte offset of a 1-based line and 0-based character column.
@@ -60,7 +73,11 @@ impl SourceFile {
             return self.text.len();
         };
         let rest = &self.text[start..];
-        start + rest.char_indices().nth(col_chars).map_or(rest.len(), |(i, _)| i)
+        start
+            + rest
+                .char_indices()
+                .nth(col_chars)
+                .map_or(rest.len(), |(i, _)| i)
     }
 
     /// 1-based line and column of a byte offset.
@@ -70,7 +87,10 @@ impl SourceFile {
             Err(i) => i - 1,
         };
         let start = self.line_starts[line];
-        let col = self.text.get(start..offset.min(self.text.len())).map_or(0, |s| s.chars().count());
+        let col = self
+            .text
+            .get(start..offset.min(self.text.len()))
+            .map_or(0, |s| s.chars().count());
         (line + 1, col + 1)
     }
 }
@@ -118,7 +138,11 @@ impl Span {
         } else {
             col.unwrap_or(1) - 1
         };
-        let start = self.file.offset(target_line, col0).max(self.start).min(self.file.text.len());
+        let start = self
+            .file
+            .offset(target_line, col0)
+            .max(self.start)
+            .min(self.file.text.len());
         Span::new(&self.file, start, start + 1)
     }
 

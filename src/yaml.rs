@@ -113,7 +113,10 @@ impl Node {
             .iter()
             .map(|(k, v)| match k.scalar_text() {
                 Some(s) if !matches!(k.value, Yaml::Null) => Ok((s, k, v)),
-                _ => Err(Diagnostic::at(&k.span, format!("keys of {what} must be strings"))),
+                _ => Err(Diagnostic::at(
+                    &k.span,
+                    format!("keys of {what} must be strings"),
+                )),
             })
             .collect()
     }
@@ -130,7 +133,10 @@ impl Node {
             Yaml::Map(entries) => {
                 let mut m = Map::new();
                 for (k, v) in entries {
-                    m.insert(k.scalar_text().unwrap_or_else(|| k.to_json().to_string()), v.to_json());
+                    m.insert(
+                        k.scalar_text().unwrap_or_else(|| k.to_json().to_string()),
+                        v.to_json(),
+                    );
                 }
                 Value::Object(m)
             }
@@ -140,7 +146,12 @@ impl Node {
     fn count(&self) -> usize {
         match &self.value {
             Yaml::Seq(items) => 1 + items.iter().map(Node::count).sum::<usize>(),
-            Yaml::Map(entries) => 1 + entries.iter().map(|(k, v)| k.count() + v.count()).sum::<usize>(),
+            Yaml::Map(entries) => {
+                1 + entries
+                    .iter()
+                    .map(|(k, v)| k.count() + v.count())
+                    .sum::<usize>()
+            }
             _ => 1,
         }
     }
@@ -156,8 +167,10 @@ pub fn load(file: &Arc<SourceFile>) -> Result<Node, Diagnostic> {
     let mut docs = load_all(file)?;
     if docs.len() > 1 {
         let second = &docs[1];
-        return Err(Diagnostic::at(&second.span, "expected one YAML document, found several")
-            .with_hint("remove the extra `---` separator"));
+        return Err(
+            Diagnostic::at(&second.span, "expected one YAML document, found several")
+                .with_hint("remove the extra `---` separator"),
+        );
     }
     Ok(docs.pop().unwrap_or(Node {
         value: Yaml::Null,
@@ -216,7 +229,10 @@ impl<'a> Builder<'a> {
             let (event, raw_span) = ev.map_err(|e| {
                 let m = e.marker();
                 let at = self.file.offset(m.line(), m.col());
-                Diagnostic::at(&Span::new(self.file, at, at + 1), format!("YAML syntax error: {}", e.info()))
+                Diagnostic::at(
+                    &Span::new(self.file, at, at + 1),
+                    format!("YAML syntax error: {}", e.info()),
+                )
             })?;
             let span = self.span(&raw_span);
             match event {
@@ -240,23 +256,50 @@ impl<'a> Builder<'a> {
                 }
                 Event::SequenceStart(anchor, _) => {
                     self.enter(&span)?;
-                    self.stack.push(Frame::Seq { anchor, start: span.start, items: Vec::new() });
+                    self.stack.push(Frame::Seq {
+                        anchor,
+                        start: span.start,
+                        items: Vec::new(),
+                    });
                 }
                 Event::MappingStart(anchor, _) => {
                     self.enter(&span)?;
-                    self.stack.push(Frame::Map { anchor, start: span.start, entries: Vec::new(), key: None });
+                    self.stack.push(Frame::Map {
+                        anchor,
+                        start: span.start,
+                        entries: Vec::new(),
+                        key: None,
+                    });
                 }
                 Event::SequenceEnd | Event::MappingEnd => {
-                    let frame = self.stack.pop().ok_or_else(|| Diagnostic::at(&span, "unbalanced YAML structure"))?;
+                    let frame = self
+                        .stack
+                        .pop()
+                        .ok_or_else(|| Diagnostic::at(&span, "unbalanced YAML structure"))?;
                     let (value, anchor, start) = match frame {
-                        Frame::Seq { anchor, start, items } => (Yaml::Seq(items), anchor, start),
-                        Frame::Map { anchor, start, entries, .. } => (Yaml::Map(apply_merge_keys(entries)), anchor, start),
+                        Frame::Seq {
+                            anchor,
+                            start,
+                            items,
+                        } => (Yaml::Seq(items), anchor, start),
+                        Frame::Map {
+                            anchor,
+                            start,
+                            entries,
+                            ..
+                        } => (Yaml::Map(apply_merge_keys(entries)), anchor, start),
                     };
-                    let node = Node { value, span: Span::new(self.file, start, span.end.max(start)) };
+                    let node = Node {
+                        value,
+                        span: Span::new(self.file, start, span.end.max(start)),
+                    };
                     self.push(node, anchor)?;
                 }
                 Event::StreamEnd => break,
-                Event::StreamStart | Event::DocumentStart(_) | Event::DocumentEnd | Event::Nothing => {}
+                Event::StreamStart
+                | Event::DocumentStart(_)
+                | Event::DocumentEnd
+                | Event::Nothing => {}
             }
         }
         Ok(self.docs)
@@ -264,7 +307,10 @@ impl<'a> Builder<'a> {
 
     fn enter(&mut self, span: &Span) -> Result<(), Diagnostic> {
         if self.stack.len() >= MAX_DEPTH {
-            return Err(Diagnostic::at(span, format!("YAML nesting deeper than {MAX_DEPTH} levels")));
+            return Err(Diagnostic::at(
+                span,
+                format!("YAML nesting deeper than {MAX_DEPTH} levels"),
+            ));
         }
         Ok(())
     }
@@ -272,7 +318,10 @@ impl<'a> Builder<'a> {
     fn push(&mut self, node: Node, anchor: usize) -> Result<(), Diagnostic> {
         self.nodes += 1;
         if self.nodes > MAX_NODES {
-            return Err(Diagnostic::at(&node.span, format!("document has more than {MAX_NODES} nodes")));
+            return Err(Diagnostic::at(
+                &node.span,
+                format!("document has more than {MAX_NODES} nodes"),
+            ));
         }
         if anchor != 0 {
             let size = node.count();
@@ -408,7 +457,10 @@ fn parse_float(t: &str) -> Option<f64> {
     }
     let body = t.trim_start_matches(['-', '+']);
     let starts_ok = body.starts_with(|c: char| c.is_ascii_digit() || c == '.');
-    if !starts_ok || !body.contains(['.', 'e', 'E']) || body.contains(|c: char| c.is_alphabetic() && c != 'e' && c != 'E') {
+    if !starts_ok
+        || !body.contains(['.', 'e', 'E'])
+        || body.contains(|c: char| c.is_alphabetic() && c != 'e' && c != 'E')
+    {
         return None;
     }
     t.replace('_', "").parse().ok()
@@ -424,7 +476,8 @@ mod tests {
 
     #[test]
     fn scalars_resolve_like_pyyaml() {
-        let n = parse("a: yes\nb: 0644\nc: '0644'\nd: 1.5\ne: ~\nf: hello\ng: 12\nh: 0x1f\n").unwrap();
+        let n =
+            parse("a: yes\nb: 0644\nc: '0644'\nd: 1.5\ne: ~\nf: hello\ng: 12\nh: 0x1f\n").unwrap();
         let j = n.to_json();
         assert_eq!(j["a"], Value::Bool(true));
         assert_eq!(j["b"], Value::from(420));

@@ -31,7 +31,11 @@ fn example_playbook_converges_then_is_idempotent_and_check_mode_changes_nothing(
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert!(r.changed("localhost") > 0, "{}", r.stdout);
     assert!(!root.exists(), "check mode created {root_s}");
-    assert!(r.stdout.contains("+++ after:"), "a diff is shown: {}", r.stdout);
+    assert!(
+        r.stdout.contains("+++ after:"),
+        "a diff is shown: {}",
+        r.stdout
+    );
 
     // The real run changes what check mode said it would.
     let r = converge(&argv, &repo);
@@ -41,7 +45,9 @@ fn example_playbook_converges_then_is_idempotent_and_check_mode_changes_nothing(
     let conf = std::fs::read_to_string(root.join("nginx/conf.d/demo.local.conf")).unwrap();
     assert!(conf.contains("server 127.0.0.1:5000;"), "{conf}");
     assert!(root.join("nginx/.reloaded").exists(), "the handler ran");
-    let settings: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(root.join("app/settings.json")).unwrap()).unwrap();
+    let settings: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("app/settings.json")).unwrap())
+            .unwrap();
     assert_eq!(settings["env"], "staging");
     assert_eq!(settings["workers"], 4);
 
@@ -49,7 +55,12 @@ fn example_playbook_converges_then_is_idempotent_and_check_mode_changes_nothing(
     let before = tree_hash(&root);
     let r = converge(&argv, &repo);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
-    assert_eq!(r.changed("localhost"), 0, "second run must be changed=0:\n{}", r.stdout);
+    assert_eq!(
+        r.changed("localhost"),
+        0,
+        "second run must be changed=0:\n{}",
+        r.stdout
+    );
     assert_eq!(before, tree_hash(&root));
 
     // A hand edit is found by check mode (and only reported), then put back.
@@ -84,7 +95,11 @@ fn bad_input_is_refused_with_file_line_and_column() {
 fn unknown_module_gets_a_hint() {
     let tmp = tempfile::tempdir().unwrap();
     let pb = tmp.path().join("bad.yml");
-    std::fs::write(&pb, "- hosts: localhost\n  tasks:\n    - coppy:\n        dest: /tmp/x\n").unwrap();
+    std::fs::write(
+        &pb,
+        "- hosts: localhost\n  tasks:\n    - coppy:\n        dest: /tmp/x\n",
+    )
+    .unwrap();
     let r = converge(&[pb.to_str().unwrap(), "-i", "localhost,"], tmp.path());
     assert_eq!(r.code, 4);
     assert!(r.stderr.contains("bad.yml:3:7"), "{}", r.stderr);
@@ -95,7 +110,11 @@ fn unknown_module_gets_a_hint() {
 fn template_syntax_error_points_into_the_template_file() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::create_dir(tmp.path().join("templates")).unwrap();
-    std::fs::write(tmp.path().join("templates/t.j2"), "line one\n{{ broken( }}\n").unwrap();
+    std::fs::write(
+        tmp.path().join("templates/t.j2"),
+        "line one\n{{ broken( }}\n",
+    )
+    .unwrap();
     let pb = tmp.path().join("pb.yml");
     std::fs::write(&pb, "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - template: src=t.j2 dest=/tmp/never\n").unwrap();
     let r = converge(&[pb.to_str().unwrap(), "-i", "localhost,"], tmp.path());
@@ -107,10 +126,18 @@ fn template_syntax_error_points_into_the_template_file() {
 fn exit_codes_for_failed_hosts_and_bad_options() {
     let tmp = tempfile::tempdir().unwrap();
     let pb = tmp.path().join("fail.yml");
-    std::fs::write(&pb, "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - fail: msg=boom\n").unwrap();
+    std::fs::write(
+        &pb,
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - fail: msg=boom\n",
+    )
+    .unwrap();
     let r = converge(&[pb.to_str().unwrap(), "-i", "localhost,"], tmp.path());
     assert_eq!(r.code, 2, "{}", r.stdout);
-    assert!(r.stdout.contains("fatal: [localhost]: FAILED!"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("fatal: [localhost]: FAILED!"),
+        "{}",
+        r.stdout
+    );
     let r = converge(&[pb.to_str().unwrap(), "--no-such-flag"], tmp.path());
     assert_eq!(r.code, 5);
 }
@@ -118,12 +145,18 @@ fn exit_codes_for_failed_hosts_and_bad_options() {
 #[test]
 fn inventory_graph_and_list() {
     let repo = repo();
-    let r = converge(&["inventory", "-i", "inventory/local.ini", "--graph"], &repo);
+    let r = converge(
+        &["inventory", "-i", "inventory/local.ini", "--graph"],
+        &repo,
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("@local:"), "{}", r.stdout);
     assert!(r.stdout.contains("localhost"), "{}", r.stdout);
     let r = converge(&["inventory", "-i", "inventory/local.ini", "--list"], &repo);
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["_meta"]["hostvars"]["localhost"]["demo_env"], "staging");
-    assert_eq!(v["_meta"]["hostvars"]["localhost"]["demo_root"], "/tmp/converge-demo");
+    assert_eq!(
+        v["_meta"]["hostvars"]["localhost"]["demo_root"],
+        "/tmp/converge-demo"
+    );
 }

@@ -42,7 +42,15 @@ fn plan_exit_codes_reports_and_redaction() {
     std::fs::create_dir(&root).unwrap();
     let pb = playbook(tmp.path());
     let root_var = format!("root={}", root.display());
-    let base = [pb.to_str().unwrap(), "-i", "localhost,", "-c", "local", "-e", &root_var];
+    let base = [
+        pb.to_str().unwrap(),
+        "-i",
+        "localhost,",
+        "-c",
+        "local",
+        "-e",
+        &root_var,
+    ];
 
     // Changes pending: exit 2, reports in every format, nothing written to the host.
     let md = tmp.path().join("plan.md");
@@ -51,7 +59,12 @@ fn plan_exit_codes_reports_and_redaction() {
     let html = tmp.path().join("plan.html");
     let mut args = vec!["plan"];
     args.extend(base);
-    let outs = [md.to_str().unwrap(), json.to_str().unwrap(), junit.to_str().unwrap(), html.to_str().unwrap()];
+    let outs = [
+        md.to_str().unwrap(),
+        json.to_str().unwrap(),
+        junit.to_str().unwrap(),
+        html.to_str().unwrap(),
+    ];
     for (f, o) in ["markdown", "json", "junit", "html"].iter().zip(outs) {
         args.extend(["--format", f, "--output", o]);
     }
@@ -60,10 +73,16 @@ fn plan_exit_codes_reports_and_redaction() {
     assert!(!root.join("app.conf").exists(), "plan changed the host");
     let markdown = std::fs::read_to_string(&md).unwrap();
     assert!(markdown.contains("<details>"), "{markdown}");
-    assert!(markdown.contains("+user=app"), "the diff is in the PR comment: {markdown}");
-    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert!(
+        markdown.contains("+user=app"),
+        "the diff is in the PR comment: {markdown}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(report["schema"], "converge.report/v1");
-    assert!(std::fs::read_to_string(&junit).unwrap().contains("<testcase"));
+    assert!(std::fs::read_to_string(&junit)
+        .unwrap()
+        .contains("<testcase"));
 
     // Apply, then plan again: no change pending, exit 0.
     let r = run_with_history(&base, tmp.path(), &db);
@@ -75,8 +94,16 @@ fn plan_exit_codes_reports_and_redaction() {
 
     // Bad input: exit 1.
     let bad = tmp.path().join("bad.yml");
-    std::fs::write(&bad, "- hosts: localhost\n  tasks:\n    - nonexistent_module: {}\n").unwrap();
-    let r = run_with_history(&["plan", bad.to_str().unwrap(), "-i", "localhost,"], tmp.path(), &db);
+    std::fs::write(
+        &bad,
+        "- hosts: localhost\n  tasks:\n    - nonexistent_module: {}\n",
+    )
+    .unwrap();
+    let r = run_with_history(
+        &["plan", bad.to_str().unwrap(), "-i", "localhost,"],
+        tmp.path(),
+        &db,
+    );
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
 
     // The secret is nowhere: not in any report, not in the output, not in the database.
@@ -87,16 +114,29 @@ fn plan_exit_codes_reports_and_redaction() {
     assert!(!r.stdout.contains(SECRET) && !r.stderr.contains(SECRET));
     for entry in std::fs::read_dir(tmp.path()).unwrap() {
         let p = entry.unwrap().path();
-        if p.file_name().unwrap().to_string_lossy().starts_with("history.db") {
+        if p.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("history.db")
+        {
             let bytes = std::fs::read(&p).unwrap();
-            assert!(!bytes.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()), "secret in {}", p.display());
+            assert!(
+                !bytes.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()),
+                "secret in {}",
+                p.display()
+            );
         }
     }
 
     // History lists the three recorded runs of this playbook; drift sees the host in sync.
     let r = run_with_history(&["history", "--playbook", "pb.yml"], tmp.path(), &db);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(r.stdout.lines().filter(|l| l.contains("pb.yml")).count(), 3, "{}", r.stdout);
+    assert_eq!(
+        r.stdout.lines().filter(|l| l.contains("pb.yml")).count(),
+        3,
+        "{}",
+        r.stdout
+    );
     let r = run_with_history(&["drift"], tmp.path(), &db);
     assert!(r.stdout.contains("localhost: in sync"), "{}", r.stdout);
 
@@ -107,15 +147,30 @@ fn plan_exit_codes_reports_and_redaction() {
     args.extend(base);
     assert_eq!(run_with_history(&args, tmp.path(), &db).code, 2);
     let r = run_with_history(&["drift"], tmp.path(), &db);
-    assert!(r.stdout.contains("app.conf") || r.stdout.contains("copy"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("app.conf") || r.stdout.contains("copy"),
+        "{}",
+        r.stdout
+    );
     assert!(!r.stdout.contains("in sync"), "{}", r.stdout);
     let mut args = base.to_vec();
     args.push("--drift-correct");
     let r = run_with_history(&args, tmp.path(), &db);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
-    assert!(std::fs::read_to_string(root.join("app.conf")).unwrap().starts_with("user=app"));
+    assert!(std::fs::read_to_string(root.join("app.conf"))
+        .unwrap()
+        .starts_with("user=app"));
     let r = run_with_history(&["drift"], tmp.path(), &db);
-    assert!(r.stdout.contains("localhost: converged by run"), "after the correction: {}", r.stdout);
+    assert!(
+        r.stdout.contains("localhost: converged by run"),
+        "after the correction: {}",
+        r.stdout
+    );
     let r = run_with_history(&["history", "--playbook", "pb.yml"], tmp.path(), &db);
-    assert_eq!(r.stdout.lines().filter(|l| l.contains("pb.yml")).count(), 6, "check + apply recorded: {}", r.stdout);
+    assert_eq!(
+        r.stdout.lines().filter(|l| l.contains("pb.yml")).count(),
+        6,
+        "check + apply recorded: {}",
+        r.stdout
+    );
 }

@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn venv() -> PathBuf {
-    let v = std::env::var("CONVERGE_PEERS_VENV").unwrap_or_else(|_| "/var/cache/converge-lab/peers-venv".into());
+    let v = std::env::var("CONVERGE_PEERS_VENV")
+        .unwrap_or_else(|_| "/var/cache/converge-lab/peers-venv".into());
     PathBuf::from(v)
 }
 
@@ -47,8 +48,16 @@ fn changed_tasks(out: &str) -> Vec<String> {
     let mut current = String::new();
     let mut result = Vec::new();
     for line in out.lines() {
-        if let Some(rest) = line.strip_prefix("TASK [").or_else(|| line.strip_prefix("RUNNING HANDLER [")) {
-            current = rest.split("] ").next().unwrap_or(rest).trim_end_matches(']').to_string();
+        if let Some(rest) = line
+            .strip_prefix("TASK [")
+            .or_else(|| line.strip_prefix("RUNNING HANDLER ["))
+        {
+            current = rest
+                .split("] ")
+                .next()
+                .unwrap_or(rest)
+                .trim_end_matches(']')
+                .to_string();
         } else if line.starts_with("changed: [") && result.last() != Some(&current) {
             result.push(current.clone());
         }
@@ -81,16 +90,25 @@ fn run_tool(tool: &str, case: &Path, root: &Path) -> Outcome {
             c.env("NO_COLOR", "1");
             c
         };
-        cmd.arg(case).args(["-i", "localhost,", "-c", "local", "-e", &root_var]).current_dir(dir);
+        cmd.arg(case)
+            .args(["-i", "localhost,", "-c", "local", "-e", &root_var])
+            .current_dir(dir);
         if check {
             cmd.args(["--check"]);
         }
-        let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {tool}: {e} (run tests/setup.sh)"));
+        let out = cmd
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {tool}: {e} (run tests/setup.sh)"));
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
     };
     let before = tree_hash(root);
     let check_out = run(true);
-    assert_eq!(before, tree_hash(root), "{tool} --check changed the tree of {}:\n{check_out}", case.display());
+    assert_eq!(
+        before,
+        tree_hash(root),
+        "{tool} --check changed the tree of {}:\n{check_out}",
+        case.display()
+    );
     let out = run(false);
     let tree = tree_hash(root);
     let second = run(false);
@@ -118,7 +136,9 @@ fn compare(name: &str) {
         "ansible-playbook not found in {} (run tests/setup.sh)",
         venv().display()
     );
-    let case = repo().join("tests/differential").join(format!("{name}.yml"));
+    let case = repo()
+        .join("tests/differential")
+        .join(format!("{name}.yml"));
     let text = std::fs::read_to_string(&case).unwrap();
     let start = case.with_extension("tree");
     let tmp = tempfile::tempdir().unwrap();
@@ -134,14 +154,23 @@ fn compare(name: &str) {
         }
         match differs(&text, what) {
             Some(why) => eprintln!("{name}: {what} differs on purpose: {why}"),
-            None => failures.push(format!("{what} differs:\n  ansible:  {left}\n  converge: {right}")),
+            None => failures.push(format!(
+                "{what} differs:\n  ansible:  {left}\n  converge: {right}"
+            )),
         }
     };
-    check("check", &format!("{:?}", a.check_changed), &format!("{:?}", c.check_changed));
+    check(
+        "check",
+        &format!("{:?}", a.check_changed),
+        &format!("{:?}", c.check_changed),
+    );
     check("check", &a.check_recap, &c.check_recap);
     check("recap", &a.recap, &c.recap);
     check("recap", &a.second_recap, &c.second_recap);
-    let (ta, tc) = (a.tree.replace(&ra.display().to_string(), "ROOT"), c.tree.replace(&rc.display().to_string(), "ROOT"));
+    let (ta, tc) = (
+        a.tree.replace(&ra.display().to_string(), "ROOT"),
+        c.tree.replace(&rc.display().to_string(), "ROOT"),
+    );
     check("tree", &ta, &tc);
     assert!(
         failures.is_empty(),

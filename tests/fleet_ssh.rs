@@ -55,12 +55,20 @@ fn lab() -> (&'static Lab, MutexGuard<'static, ()>) {
         };
         let dir = PathBuf::from(dir);
         let env = std::fs::read_to_string(dir.join("env.sh")).unwrap_or_else(|e| {
-            panic!("lab at {}: cannot read env.sh ({e}); is the lab up?", dir.display())
+            panic!(
+                "lab at {}: cannot read env.sh ({e}); is the lab up?",
+                dir.display()
+            )
         });
         let var = |name: &str| -> Vec<String> {
             env.lines()
                 .find_map(|l| l.strip_prefix(&format!("export {name}=")))
-                .map(|v| v.replace("\\ ", " ").split_whitespace().map(String::from).collect())
+                .map(|v| {
+                    v.replace("\\ ", " ")
+                        .split_whitespace()
+                        .map(String::from)
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         let hosts = var("LAB_HOSTS");
@@ -97,15 +105,29 @@ fn lab_id(dir: &Path, addr: &str) -> u32 {
         .and_then(|rest| rest.split('.').next())
         .and_then(|k| k.parse().ok());
     from_addr.unwrap_or_else(|| {
-        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let digits: String = name.chars().rev().take_while(char::is_ascii_digit).collect();
-        digits.chars().rev().collect::<String>().parse().unwrap_or(0)
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let digits: String = name
+            .chars()
+            .rev()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits
+            .chars()
+            .rev()
+            .collect::<String>()
+            .parse()
+            .unwrap_or(0)
     })
 }
 
 fn banner_ok(addr: &str) -> bool {
     use std::io::Read;
-    let Ok(sa) = format!("{addr}:22").parse() else { return false };
+    let Ok(sa) = format!("{addr}:22").parse() else {
+        return false;
+    };
     let Ok(mut s) = std::net::TcpStream::connect_timeout(&sa, Duration::from_secs(3)) else {
         return false;
     };
@@ -215,7 +237,10 @@ fn workdir(inventory: &str, playbook: &str) -> tempfile::TempDir {
 }
 
 fn show(run: &Run) -> String {
-    format!("exit code {}\n--- stdout\n{}\n--- stderr\n{}", run.code, run.stdout, run.stderr)
+    format!(
+        "exit code {}\n--- stdout\n{}\n--- stderr\n{}",
+        run.code, run.stdout, run.stderr
+    )
 }
 
 fn counter(run: &Run, host: &str, key: &str) -> u32 {
@@ -232,9 +257,16 @@ fn result_lines(run: &Run) -> Vec<String> {
         .stdout
         .lines()
         .filter(|l| {
-            ["ok: [", "changed: [", "skipping: [", "failed: [", "fatal: [", "unreachable: ["]
-                .iter()
-                .any(|p| l.starts_with(p))
+            [
+                "ok: [",
+                "changed: [",
+                "skipping: [",
+                "failed: [",
+                "fatal: [",
+                "unreachable: [",
+            ]
+            .iter()
+            .any(|p| l.starts_with(p))
         })
         .map(String::from)
         .collect();
@@ -258,7 +290,10 @@ impl Drop for Cleanup<'_> {
 }
 
 fn cleanup<'a>(lab: &'a Lab, paths: &[&str]) -> Cleanup<'a> {
-    let c = Cleanup { lab, paths: paths.iter().map(|p| p.to_string()).collect() };
+    let c = Cleanup {
+        lab,
+        paths: paths.iter().map(|p| p.to_string()).collect(),
+    };
     // Start from a clean slate too (a previous, interrupted run may have left them).
     let script = format!("rm -rf {}", c.paths.join(" "));
     lab.exec_all(&script);
@@ -379,12 +414,17 @@ const MODULES_PLAYBOOK: &str = r##"
           - (slurped | trim) == "content for " ~ inventory_hostname
 "##;
 
-const TEMPLATE: &str = "# managed by the fleet test\nhost={{ inventory_hostname }}\nport={{ app_port }}\n";
+const TEMPLATE: &str =
+    "# managed by the fleet test\nhost={{ inventory_hostname }}\nport={{ app_port }}\n";
 
 /// What the lab host's tree under MODULES_ROOT looks like: names, modes, sizes, mtimes and the
 /// contents' sha256 (with mtimes only when `with_mtimes`).
 fn modules_tree(lab: &Lab, h: &str, with_mtimes: bool) -> String {
-    let fmt = if with_mtimes { "%p %y %m %s %T@\\n" } else { "%p %y %m %s\\n" };
+    let fmt = if with_mtimes {
+        "%p %y %m %s %T@\\n"
+    } else {
+        "%p %y %m %s\\n"
+    };
     lab.exec(
         h,
         &format!(
@@ -401,7 +441,11 @@ fn fleet_every_core_module_converges_then_is_idempotent_and_check_sees_drift() {
     let wd = workdir(&lab.inventory_lines("root"), MODULES_PLAYBOOK);
     std::fs::create_dir_all(wd.path().join("files")).unwrap();
     std::fs::create_dir_all(wd.path().join("templates")).unwrap();
-    std::fs::write(wd.path().join("files/src.txt"), "a file from the controller\n").unwrap();
+    std::fs::write(
+        wd.path().join("files/src.txt"),
+        "a file from the controller\n",
+    )
+    .unwrap();
     std::fs::write(wd.path().join("templates/app.conf.j2"), TEMPLATE).unwrap();
     let args = ["site.yml", "-i", "inventory.ini"];
 
@@ -410,14 +454,22 @@ fn fleet_every_core_module_converges_then_is_idempotent_and_check_sees_drift() {
     assert_eq!(first.code, 0, "first run\n{}", show(&first));
     for h in &lab.hosts {
         assert_eq!(counter(&first, h, "failed"), 0, "{h}\n{}", show(&first));
-        assert_eq!(counter(&first, h, "unreachable"), 0, "{h}\n{}", show(&first));
+        assert_eq!(
+            counter(&first, h, "unreachable"),
+            0,
+            "{h}\n{}",
+            show(&first)
+        );
         // file x2, copy x2, template, lineinfile x2, blockinfile, shell, replace, command.
         assert_eq!(counter(&first, h, "changed"), 11, "{h}\n{}", show(&first));
     }
     // What the hosts now hold.
     for h in &lab.hosts {
         let conf = lab.exec(h, &format!("cat {MODULES_ROOT}/app.conf"));
-        assert_eq!(conf, format!("# managed by the fleet test\nhost={h}\nport=8080\n"));
+        assert_eq!(
+            conf,
+            format!("# managed by the fleet test\nhost={h}\nport=8080\n")
+        );
         let content = lab.exec(h, &format!("cat {MODULES_ROOT}/content.txt"));
         assert_eq!(content, format!("content for {h}\n"));
         assert_eq!(
@@ -459,28 +511,66 @@ fn fleet_every_core_module_converges_then_is_idempotent_and_check_sees_drift() {
     let second = lab.converge(&args, wd.path());
     assert_eq!(second.code, 0, "second run\n{}", show(&second));
     for h in &lab.hosts {
-        assert_eq!(counter(&second, h, "changed"), 0, "{h} changed on the 2nd run\n{}", show(&second));
+        assert_eq!(
+            counter(&second, h, "changed"),
+            0,
+            "{h} changed on the 2nd run\n{}",
+            show(&second)
+        );
         assert_eq!(counter(&second, h, "failed"), 0, "{h}\n{}", show(&second));
     }
-    let converged: BTreeMap<&String, String> =
-        lab.hosts.iter().map(|h| (h, modules_tree(lab, h, false))).collect();
+    let converged: BTreeMap<&String, String> = lab
+        .hosts
+        .iter()
+        .map(|h| (h, modules_tree(lab, h, false)))
+        .collect();
 
     // 3. A hand edit on h2; --check --diff reports exactly that one change and touches nothing.
     let drifted = &lab.hosts[1];
-    lab.exec(drifted, &format!("echo 'port=1 # tampered' > {MODULES_ROOT}/app.conf"));
-    let before_check: BTreeMap<&String, String> =
-        lab.hosts.iter().map(|h| (h, modules_tree(lab, h, true))).collect();
-    let check = lab.converge(&["site.yml", "-i", "inventory.ini", "--check", "--diff"], wd.path());
+    lab.exec(
+        drifted,
+        &format!("echo 'port=1 # tampered' > {MODULES_ROOT}/app.conf"),
+    );
+    let before_check: BTreeMap<&String, String> = lab
+        .hosts
+        .iter()
+        .map(|h| (h, modules_tree(lab, h, true)))
+        .collect();
+    let check = lab.converge(
+        &["site.yml", "-i", "inventory.ini", "--check", "--diff"],
+        wd.path(),
+    );
     assert_eq!(check.code, 0, "--check run\n{}", show(&check));
     for h in &lab.hosts {
         let want = u32::from(h == drifted);
-        assert_eq!(counter(&check, h, "changed"), want, "{h} in --check\n{}", show(&check));
-        assert_eq!(counter(&check, h, "failed"), 0, "{h} in --check\n{}", show(&check));
+        assert_eq!(
+            counter(&check, h, "changed"),
+            want,
+            "{h} in --check\n{}",
+            show(&check)
+        );
+        assert_eq!(
+            counter(&check, h, "failed"),
+            0,
+            "{h} in --check\n{}",
+            show(&check)
+        );
     }
-    let changed_lines: Vec<&str> =
-        check.stdout.lines().filter(|l| l.starts_with("changed: [")).collect();
-    assert_eq!(changed_lines.len(), 1, "exactly one change expected\n{}", show(&check));
-    assert!(changed_lines[0].starts_with(&format!("changed: [{drifted}]")), "{changed_lines:?}");
+    let changed_lines: Vec<&str> = check
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("changed: ["))
+        .collect();
+    assert_eq!(
+        changed_lines.len(),
+        1,
+        "exactly one change expected\n{}",
+        show(&check)
+    );
+    assert!(
+        changed_lines[0].starts_with(&format!("changed: [{drifted}]")),
+        "{changed_lines:?}"
+    );
     assert!(
         check.stdout.contains("port=1 # tampered"),
         "the --diff output should show the hand-edited line\n{}",
@@ -499,8 +589,17 @@ fn fleet_every_core_module_converges_then_is_idempotent_and_check_sees_drift() {
     assert_eq!(repair.code, 0, "repair run\n{}", show(&repair));
     for h in &lab.hosts {
         let want = u32::from(h == drifted);
-        assert_eq!(counter(&repair, h, "changed"), want, "{h} in the repair run\n{}", show(&repair));
-        assert_eq!(modules_tree(lab, h, false), converged[h], "{h} after the repair run");
+        assert_eq!(
+            counter(&repair, h, "changed"),
+            want,
+            "{h} in the repair run\n{}",
+            show(&repair)
+        );
+        assert_eq!(
+            modules_tree(lab, h, false),
+            converged[h],
+            "{h} after the repair run"
+        );
     }
 }
 
@@ -578,7 +677,9 @@ fn fleet_sshd_killed_mid_run_makes_that_host_unreachable_and_the_others_finish()
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let all = lab.hosts.iter().all(|h| {
-            lab.lab_sh_raw(&["exec", h, "test", "-d", &format!("{root}/started")]).0 == 0
+            lab.lab_sh_raw(&["exec", h, "test", "-d", &format!("{root}/started")])
+                .0
+                == 0
         });
         if all {
             break;
@@ -589,12 +690,18 @@ fn fleet_sshd_killed_mid_run_makes_that_host_unreachable_and_the_others_finish()
                 std::fs::read_to_string(&out_path).unwrap_or_default()
             );
         }
-        assert!(Instant::now() < deadline, "the first task never finished on every host");
+        assert!(
+            Instant::now() < deadline,
+            "the first task never finished on every host"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     std::thread::sleep(Duration::from_millis(300));
 
-    let _restart = RestartSshd { lab, host: victim.clone() };
+    let _restart = RestartSshd {
+        lab,
+        host: victim.clone(),
+    };
     lab.lab_sh(&["kill-sshd", &victim]);
     for h in lab.hosts.iter().filter(|h| **h != victim) {
         lab.exec(h, &format!("touch {root}/go"));
@@ -605,7 +712,10 @@ fn fleet_sshd_killed_mid_run_makes_that_host_unreachable_and_the_others_finish()
         if let Some(st) = kill_child.0.try_wait().unwrap() {
             break st;
         }
-        assert!(Instant::now() < deadline, "converge did not finish after sshd was killed");
+        assert!(
+            Instant::now() < deadline,
+            "converge did not finish after sshd was killed"
+        );
         std::thread::sleep(Duration::from_millis(100));
     };
     drop(kill_child);
@@ -614,17 +724,30 @@ fn fleet_sshd_killed_mid_run_makes_that_host_unreachable_and_the_others_finish()
         stdout: std::fs::read_to_string(&out_path).unwrap(),
         stderr: std::fs::read_to_string(&err_path).unwrap(),
     };
-    assert_eq!(run.code, 3, "exit code 3 (unreachable) expected\n{}", show(&run));
+    assert_eq!(
+        run.code,
+        3,
+        "exit code 3 (unreachable) expected\n{}",
+        show(&run)
+    );
     assert_eq!(counter(&run, &victim, "unreachable"), 1, "{}", show(&run));
     assert_eq!(counter(&run, &victim, "failed"), 0, "{}", show(&run));
     for h in lab.hosts.iter().filter(|h| **h != victim) {
         assert_eq!(counter(&run, h, "failed"), 0, "{h}\n{}", show(&run));
         assert_eq!(counter(&run, h, "unreachable"), 0, "{h}\n{}", show(&run));
-        assert_eq!(counter(&run, h, "ok"), 5, "{h} should finish all 5 tasks\n{}", show(&run));
+        assert_eq!(
+            counter(&run, h, "ok"),
+            5,
+            "{h} should finish all 5 tasks\n{}",
+            show(&run)
+        );
         assert_eq!(lab.exec(h, &format!("cat {root}/one.txt")), "one\n");
     }
     drop(_restart);
-    assert!(banner_ok(&lab.addrs[1]), "sshd of {victim} did not come back");
+    assert!(
+        banner_ok(&lab.addrs[1]),
+        "sshd of {victim} did not come back"
+    );
 }
 
 /// Kills the child process when dropped (a panicking test leaves no converge behind).
@@ -677,7 +800,12 @@ fn fleet_host_that_does_not_exist_is_unreachable_and_the_others_finish() {
     );
     let wd = workdir(&inventory, &playbook);
     let run = lab.converge(&["site.yml", "-i", "inventory.ini"], wd.path());
-    assert_eq!(run.code, 3, "exit code 3 (unreachable) expected\n{}", show(&run));
+    assert_eq!(
+        run.code,
+        3,
+        "exit code 3 (unreachable) expected\n{}",
+        show(&run)
+    );
     assert_eq!(counter(&run, "ghost", "unreachable"), 1, "{}", show(&run));
     assert_eq!(counter(&run, "ghost", "ok"), 0, "{}", show(&run));
     for h in &lab.hosts {
@@ -787,7 +915,10 @@ fn fleet_copy_of_a_50_mb_file_arrives_intact() {
     assert_eq!(run.code, 0, "{}", show(&run));
     for h in &lab.hosts {
         assert_eq!(counter(&run, h, "changed"), 2, "{h}\n{}", show(&run));
-        let got = lab.exec(h, &format!("sha256sum {root}/big.bin && stat -c %s {root}/big.bin"));
+        let got = lab.exec(
+            h,
+            &format!("sha256sum {root}/big.bin && stat -c %s {root}/big.bin"),
+        );
         assert_eq!(got, format!("{want}  {root}/big.bin\n{size}\n"), "{h}");
     }
     let again = lab.converge(&["site.yml", "-i", "inventory.ini"], wd.path());
@@ -850,7 +981,13 @@ fn fleet_forks_1_and_default_give_the_same_recap() {
         runs.push(run);
     }
     let (default, one) = (&runs[0], &runs[1]);
-    assert_eq!(default.recap(), one.recap(), "default:\n{}\n\n--forks 1:\n{}", show(default), show(one));
+    assert_eq!(
+        default.recap(),
+        one.recap(),
+        "default:\n{}\n\n--forks 1:\n{}",
+        show(default),
+        show(one)
+    );
     assert_eq!(result_lines(default), result_lines(one));
     assert_eq!(default.recap().len(), lab.hosts.len());
     for h in &lab.hosts {

@@ -10,11 +10,32 @@ use proptest::prelude::*;
 /// Fragments that make random input look like playbooks, so the fuzzer gets past the YAML layer.
 fn playbookish() -> impl Strategy<Value = String> {
     let atoms = prop::sample::select(vec![
-        "- hosts: all\n", "  tasks:\n", "    - name: x\n", "      copy:\n", "        dest: /tmp/x\n",
-        "      when: a == 1\n", "      loop: [1, 2]\n", "    - block:\n", "      rescue:\n",
-        "      debug: msg={{ x }}\n", "  roles: [r]\n", "  vars: {a: 1}\n", "&a [1]\n", "*a\n",
-        "{{ broken\n", "  - - -\n", ": :\n", "\t\n", "'\n", "\"\n", "---\n", "- import_playbook: x.yml\n",
-        "    - include_tasks: t.yml\n", "      notify: h\n", "  handlers:\n", "<<: *a\n",
+        "- hosts: all\n",
+        "  tasks:\n",
+        "    - name: x\n",
+        "      copy:\n",
+        "        dest: /tmp/x\n",
+        "      when: a == 1\n",
+        "      loop: [1, 2]\n",
+        "    - block:\n",
+        "      rescue:\n",
+        "      debug: msg={{ x }}\n",
+        "  roles: [r]\n",
+        "  vars: {a: 1}\n",
+        "&a [1]\n",
+        "*a\n",
+        "{{ broken\n",
+        "  - - -\n",
+        ": :\n",
+        "\t\n",
+        "'\n",
+        "\"\n",
+        "---\n",
+        "- import_playbook: x.yml\n",
+        "    - include_tasks: t.yml\n",
+        "      notify: h\n",
+        "  handlers:\n",
+        "<<: *a\n",
     ]);
     prop::collection::vec(atoms, 0..30).prop_map(|v| v.concat())
 }
@@ -48,5 +69,9 @@ fn huge_files_are_refused_before_reading() {
     let f = std::fs::File::create(&path).unwrap();
     f.set_len(100 * 1024 * 1024).unwrap();
     let err = converge::yaml::load_path(&path).unwrap_err();
-    assert!(err.message.contains("refuses input files over"), "{}", err.message);
+    assert!(
+        err.message.contains("refuses input files over"),
+        "{}",
+        err.message
+    );
 }

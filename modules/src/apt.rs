@@ -49,14 +49,16 @@ const SPEC: &[ArgSpec] = &[
     ArgSpec::new("force_apt_get", ArgKind::Bool),
     ArgSpec::new("default_release", ArgKind::Str).aliases(&["default-release"]),
     ArgSpec::new("allow_unauthenticated", ArgKind::Bool).aliases(&["allow-unauthenticated"]),
-    ArgSpec::new("allow_downgrade", ArgKind::Bool)
-        .aliases(&["allow-downgrade", "allow_downgrades", "allow-downgrades"]),
+    ArgSpec::new("allow_downgrade", ArgKind::Bool).aliases(&[
+        "allow-downgrade",
+        "allow_downgrades",
+        "allow-downgrades",
+    ]),
     ArgSpec::new("allow_change_held_packages", ArgKind::Bool),
     ArgSpec::new("only_upgrade", ArgKind::Bool),
     ArgSpec::new("force", ArgKind::Bool),
-    ArgSpec::new("upgrade", ArgKind::Str).choices(&[
-        "no", "yes", "safe", "full", "dist", "false", "true",
-    ]),
+    ArgSpec::new("upgrade", ArgKind::Str)
+        .choices(&["no", "yes", "safe", "full", "dist", "false", "true"]),
     ArgSpec::new("dpkg_options", ArgKind::Str),
     ArgSpec::new("fail_on_autoremove", ArgKind::Bool),
     ArgSpec::new("lock_timeout", ArgKind::Int),
@@ -171,7 +173,12 @@ pub fn parse_dpkg_query(text: &str) -> Vec<DpkgEntry> {
         .filter_map(|l| {
             let mut f = l.split('\t');
             let package = f.next()?.trim().to_string();
-            let status = f.next()?.split_whitespace().last().unwrap_or("").to_string();
+            let status = f
+                .next()?
+                .split_whitespace()
+                .last()
+                .unwrap_or("")
+                .to_string();
             let version = f.next().unwrap_or("").trim().to_string();
             let arch = f.next().unwrap_or("").trim().to_string();
             if package.is_empty() {
@@ -712,7 +719,8 @@ impl AptModule {
         if !before.is_empty() || !after.is_empty() {
             plan.diffs.push(Diff::new("packages", before, after));
         }
-        plan.data.insert("installed".into(), Value::Array(installed));
+        plan.data
+            .insert("installed".into(), Value::Array(installed));
         plan.data.insert("upgraded".into(), Value::Array(upgraded));
         plan.data.insert("removed".into(), Value::Array(removed));
         plan.data.insert("cache_updated".into(), false.into());
@@ -780,9 +788,15 @@ impl AptModule {
             }
         }
         data.insert("stdout".into(), stdout.clone().into());
-        data.insert("stdout_lines".into(), Value::Array(crate::common::lines(&stdout)));
+        data.insert(
+            "stdout_lines".into(),
+            Value::Array(crate::common::lines(&stdout)),
+        );
         data.insert("stderr".into(), stderr.clone().into());
-        data.insert("stderr_lines".into(), Value::Array(crate::common::lines(&stderr)));
+        data.insert(
+            "stderr_lines".into(),
+            Value::Array(crate::common::lines(&stderr)),
+        );
         Ok(data)
     }
 
@@ -912,7 +926,12 @@ Conf tree (2.1.0-1 Debian:12.15/oldstable [amd64])
         let p = params(json!({"name": "tree, curl=7.88*"}));
         assert_eq!(p.packages.len(), 2);
         assert!(AptModule::parse(json!({}).as_object().unwrap()).is_err());
-        assert!(AptModule::parse(json!({"name": "x", "state": "build-dep"}).as_object().unwrap()).is_err());
+        assert!(AptModule::parse(
+            json!({"name": "x", "state": "build-dep"})
+                .as_object()
+                .unwrap()
+        )
+        .is_err());
     }
 
     fn state(installed: &str, sim: Option<Result<&str, &str>>) -> AptState {
@@ -979,7 +998,10 @@ Conf tree (2.1.0-1 Debian:12.15/oldstable [amd64])
         assert!(AptModule::pending(&p, &st.installed).is_empty());
         // Half-installed counts as missing.
         let st = state("tree\tinstall ok half-configured\t2.1.0-1\tamd64\n", None);
-        assert_eq!(AptModule::pending(&params(json!({"name": "tree"})), &st.installed).len(), 1);
+        assert_eq!(
+            AptModule::pending(&params(json!({"name": "tree"})), &st.installed).len(),
+            1
+        );
     }
 
     #[test]
@@ -1002,7 +1024,9 @@ Conf tree (2.1.0-1 Debian:12.15/oldstable [amd64])
 
     #[test]
     fn latest_and_cache() {
-        let p = params(json!({"name": "tree", "state": "latest", "update_cache": true, "cache_valid_time": 3600}));
+        let p = params(
+            json!({"name": "tree", "state": "latest", "update_cache": true, "cache_valid_time": 3600}),
+        );
         // Up to date: apt's simulation installs nothing; cache fresh (1000 s old).
         let st = state("tree\tinstall ok installed\t2.1.0-1\tamd64\n", Some(Ok("")));
         assert!(AptModule::plan(&p, &st).unwrap().is_noop());
@@ -1028,9 +1052,6 @@ Conf tree (2.1.0-1 Debian:12.15/oldstable [amd64])
         let p = params(json!({"name": "nosuchpkg", "update_cache": true}));
         let plan = AptModule::plan(&p, &st).unwrap();
         assert_eq!(plan.actions.len(), 2);
-        assert_eq!(
-            plan.diffs[0].after,
-            "nosuchpkg (after the cache update)\n"
-        );
+        assert_eq!(plan.diffs[0].after, "nosuchpkg (after the cache update)\n");
     }
 }

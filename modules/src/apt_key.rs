@@ -18,7 +18,7 @@
 use crate::args::{ArgError, ArgKind, ArgSpec, Args, Params};
 use crate::common::{b64_decode, kv_text};
 use crate::contract::{Diff, Module, ModuleError, Outcome, Plan, RunMode};
-use crate::sysutil::{err_text, finish, find_program_snippet, q, sh};
+use crate::sysutil::{err_text, find_program_snippet, finish, q, sh};
 use crate::target::{Command, FileAttrs, Target};
 use serde_json::{Map, Value};
 use sha1::Digest as _;
@@ -96,8 +96,14 @@ pub fn fingerprints(packets: &[u8]) -> Vec<String> {
                     (tag, ((o1 as usize - 192) << 8) + o2 as usize + 192, 3)
                 }
                 255 => {
-                    let Some(l) = packets.get(i + 2..i + 6) else { break };
-                    (tag, u32::from_be_bytes([l[0], l[1], l[2], l[3]]) as usize, 6)
+                    let Some(l) = packets.get(i + 2..i + 6) else {
+                        break;
+                    };
+                    (
+                        tag,
+                        u32::from_be_bytes([l[0], l[1], l[2], l[3]]) as usize,
+                        6,
+                    )
                 }
                 _ => break,
             }
@@ -106,18 +112,28 @@ pub fn fingerprints(packets: &[u8]) -> Vec<String> {
             match b & 3 {
                 0 => (tag, *packets.get(i + 1).unwrap_or(&0) as usize, 2),
                 1 => {
-                    let Some(l) = packets.get(i + 1..i + 3) else { break };
+                    let Some(l) = packets.get(i + 1..i + 3) else {
+                        break;
+                    };
                     (tag, u16::from_be_bytes([l[0], l[1]]) as usize, 3)
                 }
                 2 => {
-                    let Some(l) = packets.get(i + 1..i + 5) else { break };
-                    (tag, u32::from_be_bytes([l[0], l[1], l[2], l[3]]) as usize, 5)
+                    let Some(l) = packets.get(i + 1..i + 5) else {
+                        break;
+                    };
+                    (
+                        tag,
+                        u32::from_be_bytes([l[0], l[1], l[2], l[3]]) as usize,
+                        5,
+                    )
                 }
                 _ => (tag, packets.len() - i - 1, 1),
             }
         };
         let start = i + hdr;
-        let Some(body) = packets.get(start..start + len) else { break };
+        let Some(body) = packets.get(start..start + len) else {
+            break;
+        };
         if (tag == 6 || tag == 14) && body.first() == Some(&4) && len <= 0xffff {
             let mut h = sha1::Sha1::new();
             h.update([0x99]);
@@ -194,10 +210,18 @@ impl AptKeyModule {
         let id = p.str("id").filter(|s| !s.is_empty());
         let keyring = p.str("keyring").filter(|s| !s.is_empty());
         if present && sources.is_empty() {
-            return Err(ArgError::new(None, "one of data, file or url is required with state=present").into());
+            return Err(ArgError::new(
+                None,
+                "one of data, file or url is required with state=present",
+            )
+            .into());
         }
         if !present && id.is_none() && keyring.is_none() {
-            return Err(ArgError::new(Some("id"), "is required with state=absent (or give keyring)").into());
+            return Err(ArgError::new(
+                Some("id"),
+                "is required with state=absent (or give keyring)",
+            )
+            .into());
         }
         Ok(AptKeyParams {
             id,
@@ -216,7 +240,11 @@ impl AptKeyModule {
                 .ok_or_else(|| ModuleError::Failed(format!("key file {f} not found"))),
             Some(KeySource::Url(u)) => {
                 let k = if p.validate_certs { "" } else { " -k" };
-                let nk = if p.validate_certs { "" } else { " --no-check-certificate" };
+                let nk = if p.validate_certs {
+                    ""
+                } else {
+                    " --no-check-certificate"
+                };
                 let s = format!(
                     "{} if [ \"$dl\" = curl ]; then curl -fsSL{k} -- {u}; elif [ -n \"$dl\" ]; then wget -q{nk} -O- -- {u}; else echo 'apt_key needs curl or wget on the host to fetch a url' >&2; exit 127; fi",
                     find_program_snippet("dl", &["curl", "wget"]),
@@ -224,7 +252,10 @@ impl AptKeyModule {
                 );
                 let out = sh(target, &s)?;
                 if !out.success() {
-                    return Err(ModuleError::Failed(format!("failed to download key at {u}: {}", err_text(&out))));
+                    return Err(ModuleError::Failed(format!(
+                        "failed to download key at {u}: {}",
+                        err_text(&out)
+                    )));
                 }
                 Ok(out.stdout)
             }
@@ -248,7 +279,9 @@ impl AptKeyModule {
         let bin = dearmor(&raw).map_err(|e| ModuleError::Failed(format!("invalid key: {e}")))?;
         let fps = fingerprints(&bin);
         if fps.is_empty() {
-            return Err(ModuleError::Failed("no OpenPGP v4 public key found in the key data".into()));
+            return Err(ModuleError::Failed(
+                "no OpenPGP v4 public key found in the key data".into(),
+            ));
         }
         if let Some(id) = &p.id {
             if !has_id(&fps, id) {
@@ -262,7 +295,11 @@ impl AptKeyModule {
             .keyring
             .clone()
             .unwrap_or_else(|| format!("{TRUSTED_DIR}/{}.gpg", &fps[0][fps[0].len() - 16..]));
-        let content = if path.ends_with(".asc") && raw != bin { raw } else { bin };
+        let content = if path.ends_with(".asc") && raw != bin {
+            raw
+        } else {
+            bin
+        };
         let cur = target.read_file(&path)?;
         let cur_fps = cur
             .as_deref()
@@ -274,7 +311,12 @@ impl AptKeyModule {
         }
         plan.diffs.push(Diff::new(
             &path,
-            kv_text(&cur_fps.iter().map(|f| ("key", f.clone())).collect::<Vec<_>>()),
+            kv_text(
+                &cur_fps
+                    .iter()
+                    .map(|f| ("key", f.clone()))
+                    .collect::<Vec<_>>(),
+            ),
             kv_text(&fps.iter().map(|f| ("key", f.clone())).collect::<Vec<_>>()),
         ));
         plan.actions.push(KeyAction::Write { path, content });
@@ -301,7 +343,9 @@ impl AptKeyModule {
             }
         };
         for path in candidates {
-            let Some(cur) = target.read_file(&path)? else { continue };
+            let Some(cur) = target.read_file(&path)? else {
+                continue;
+            };
             let fps = fingerprints(&dearmor(&cur).unwrap_or_default());
             let hit = p.id.as_ref().is_none_or(|id| has_id(&fps, id));
             if hit {
@@ -341,10 +385,21 @@ impl Module for AptKeyModule {
                             &Command::argv(["mkdir", "-p", "-m", "0755", "--", &dir]),
                             &format!("creating {dir}"),
                         )?;
-                        target.write_file(path, content, &FileAttrs { mode: Some(0o644), ..FileAttrs::default() })?;
+                        target.write_file(
+                            path,
+                            content,
+                            &FileAttrs {
+                                mode: Some(0o644),
+                                ..FileAttrs::default()
+                            },
+                        )?;
                     }
                     KeyAction::Remove(path) => {
-                        crate::common::run_checked(target, &Command::argv(["rm", "-f", "--", path]), &format!("removing {path}"))?;
+                        crate::common::run_checked(
+                            target,
+                            &Command::argv(["rm", "-f", "--", path]),
+                            &format!("removing {path}"),
+                        )?;
                     }
                 }
             }
@@ -388,14 +443,19 @@ mod tests {
         );
         assert_eq!(dearmor(armored.as_bytes()).unwrap(), pkt);
         assert_eq!(dearmor(&pkt).unwrap(), pkt);
-        assert!(has_id(&[fp.clone()], &format!("0x{}", &fp[24..].to_lowercase())));
+        assert!(has_id(
+            std::slice::from_ref(&fp),
+            &format!("0x{}", &fp[24..].to_lowercase())
+        ));
         assert!(!has_id(&[fp], "DEADBEEF"));
     }
 
     #[test]
     fn args() {
         let ok = |v: serde_json::Value| AptKeyModule::parse(v.as_object().unwrap()).is_ok();
-        assert!(ok(serde_json::json!({"url": "https://x/key.gpg", "keyring": "/etc/apt/keyrings/x.gpg"})));
+        assert!(ok(
+            serde_json::json!({"url": "https://x/key.gpg", "keyring": "/etc/apt/keyrings/x.gpg"})
+        ));
         assert!(!ok(serde_json::json!({"id": "ABC"})));
         assert!(ok(serde_json::json!({"id": "ABC", "state": "absent"})));
         assert!(!ok(serde_json::json!({"url": "u", "data": "d"})));

@@ -66,7 +66,9 @@ pub fn suggest_filename(repo: &str) -> String {
             _ => {}
         }
     }
-    let s = regex::Regex::new(r"\w+://").map(|re| re.replace_all(&s, "").into_owned()).unwrap_or(s);
+    let s = regex::Regex::new(r"\w+://")
+        .map(|re| re.replace_all(&s, "").into_owned())
+        .unwrap_or(s);
     let first = s
         .split_whitespace()
         .find(|p| !SOURCE_TYPES.contains(p))
@@ -104,7 +106,11 @@ pub struct RepoParams {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RepoAction {
-    Write { path: String, content: String, new: bool },
+    Write {
+        path: String,
+        content: String,
+        new: bool,
+    },
     Remove(String),
     UpdateCache,
 }
@@ -120,7 +126,10 @@ impl AptRepositoryModule {
             return Err(ArgError::new(Some("repo"), "PPAs are not supported by converge").into());
         }
         let (_, source) = parse_source_line(&repo).ok_or_else(|| {
-            ArgError::new(Some("repo"), format!("`{repo}` is not a deb or deb-src line"))
+            ArgError::new(
+                Some("repo"),
+                format!("`{repo}` is not a deb or deb-src line"),
+            )
         })?;
         let name = p
             .str("filename")
@@ -184,7 +193,11 @@ impl AptRepositoryModule {
                     n
                 };
                 plan.diffs.push(Diff::new(&path, old, new.clone()));
-                plan.actions.push(RepoAction::Write { path, content: new, new: new_file });
+                plan.actions.push(RepoAction::Write {
+                    path,
+                    content: new,
+                    new: new_file,
+                });
                 added.push(Value::String(p.source.clone()));
             }
         } else {
@@ -200,7 +213,11 @@ impl AptRepositoryModule {
                 if new.trim().is_empty() && path != "/etc/apt/sources.list" {
                     plan.actions.push(RepoAction::Remove(path.clone()));
                 } else {
-                    plan.actions.push(RepoAction::Write { path: path.clone(), content: new, new: false });
+                    plan.actions.push(RepoAction::Write {
+                        path: path.clone(),
+                        content: new,
+                        new: false,
+                    });
                 }
                 removed.push(Value::String(p.source.clone()));
             }
@@ -209,9 +226,14 @@ impl AptRepositoryModule {
             plan.actions.push(RepoAction::UpdateCache);
         }
         plan.data.insert("repo".into(), p.repo.clone().into());
-        plan.data.insert("state".into(), if p.present { "present" } else { "absent" }.into());
-        plan.data.insert("sources_added".into(), Value::Array(added));
-        plan.data.insert("sources_removed".into(), Value::Array(removed));
+        plan.data.insert(
+            "state".into(),
+            if p.present { "present" } else { "absent" }.into(),
+        );
+        plan.data
+            .insert("sources_added".into(), Value::Array(added));
+        plan.data
+            .insert("sources_removed".into(), Value::Array(removed));
         plan
     }
 }
@@ -241,11 +263,18 @@ impl Module for AptRepositoryModule {
                             (None, true) => Some(0o644),
                             (None, false) => None,
                         };
-                        let attrs = FileAttrs { mode, ..FileAttrs::default() };
+                        let attrs = FileAttrs {
+                            mode,
+                            ..FileAttrs::default()
+                        };
                         target.write_file(path, content.as_bytes(), &attrs)?;
                     }
                     RepoAction::Remove(path) => {
-                        crate::common::run_checked(target, &Command::argv(["rm", "-f", "--", path]), &format!("removing {path}"))?;
+                        crate::common::run_checked(
+                            target,
+                            &Command::argv(["rm", "-f", "--", path]),
+                            &format!("removing {path}"),
+                        )?;
                     }
                     RepoAction::UpdateCache => {
                         let out = target.run(&with_env(
@@ -253,7 +282,10 @@ impl Module for AptRepositoryModule {
                             &[("DEBIAN_FRONTEND", "noninteractive"), ("LC_ALL", "C")],
                         ))?;
                         if !out.success() {
-                            return Err(ModuleError::Failed(format!("apt-get update failed: {}", err_text(&out))));
+                            return Err(ModuleError::Failed(format!(
+                                "apt-get update failed: {}",
+                                err_text(&out)
+                            )));
                         }
                         data.insert("cache_updated".into(), true.into());
                     }
@@ -277,35 +309,64 @@ mod tests {
             parse_source_line("# deb   http://x/debian  bookworm main # comment"),
             Some((false, "deb http://x/debian bookworm main".into()))
         );
-        assert_eq!(parse_source_line("deb-src http://x a b"), Some((true, "deb-src http://x a b".into())));
+        assert_eq!(
+            parse_source_line("deb-src http://x a b"),
+            Some((true, "deb-src http://x a b".into()))
+        );
         assert_eq!(parse_source_line("# just a comment"), None);
         assert_eq!(suggest_filename(DOCKER), "download_docker_com_linux_debian");
-        assert_eq!(suggest_filename("deb http://user:pw@dl.google.com/linux/chrome/deb/ stable main"), "dl_google_com_linux_chrome_deb");
+        assert_eq!(
+            suggest_filename("deb http://user:pw@dl.google.com/linux/chrome/deb/ stable main"),
+            "dl_google_com_linux_chrome_deb"
+        );
         let f = parse_files(&format!("{SECTION}\n/etc/apt/sources.list\ndeb http://a b c\n\n{SECTION}\n/etc/apt/sources.list.d/x.list\nno-newline\n"));
-        assert_eq!(f[0], ("/etc/apt/sources.list".into(), "deb http://a b c\n".into()));
+        assert_eq!(
+            f[0],
+            ("/etc/apt/sources.list".into(), "deb http://a b c\n".into())
+        );
         assert_eq!(f[1].1, "no-newline");
     }
 
     #[test]
     fn plans() {
         let p = AptRepositoryModule::parse(json!({"repo": DOCKER}).as_object().unwrap()).unwrap();
-        assert_eq!(p.file, "/etc/apt/sources.list.d/download_docker_com_linux_debian.list");
-        let base = vec![("/etc/apt/sources.list".to_string(), "deb http://deb.debian.org/debian bookworm main\n".to_string())];
+        assert_eq!(
+            p.file,
+            "/etc/apt/sources.list.d/download_docker_com_linux_debian.list"
+        );
+        let base = vec![(
+            "/etc/apt/sources.list".to_string(),
+            "deb http://deb.debian.org/debian bookworm main\n".to_string(),
+        )];
         let plan = AptRepositoryModule::plan(&p, &base);
         assert_eq!(plan.actions.len(), 2);
-        assert!(matches!(&plan.actions[0], RepoAction::Write { path, new: true, .. } if path == &p.file));
+        assert!(
+            matches!(&plan.actions[0], RepoAction::Write { path, new: true, .. } if path == &p.file)
+        );
         let mut with = base.clone();
         with.push((p.file.clone(), format!("{DOCKER}\n")));
         assert!(AptRepositoryModule::plan(&p, &with).is_noop());
         // Disabled: re-enabled in place.
-        let dis = vec![("/etc/apt/sources.list".to_string(), format!("#{DOCKER}\nx\n"))];
+        let dis = vec![(
+            "/etc/apt/sources.list".to_string(),
+            format!("#{DOCKER}\nx\n"),
+        )];
         let plan = AptRepositoryModule::plan(&p, &dis);
-        assert!(matches!(&plan.actions[0], RepoAction::Write { content, .. } if content == &format!("{DOCKER}\nx\n")));
+        assert!(
+            matches!(&plan.actions[0], RepoAction::Write { content, .. } if content == &format!("{DOCKER}\nx\n"))
+        );
         // Absent: our file becomes empty and is removed.
-        let p = AptRepositoryModule::parse(json!({"repo": DOCKER, "state": "absent", "update_cache": false}).as_object().unwrap()).unwrap();
+        let p = AptRepositoryModule::parse(
+            json!({"repo": DOCKER, "state": "absent", "update_cache": false})
+                .as_object()
+                .unwrap(),
+        )
+        .unwrap();
         let plan = AptRepositoryModule::plan(&p, &with);
         assert_eq!(plan.actions, vec![RepoAction::Remove(p.file.clone())]);
         assert!(AptRepositoryModule::plan(&p, &base).is_noop());
-        assert!(AptRepositoryModule::parse(json!({"repo": "ppa:x/y"}).as_object().unwrap()).is_err());
+        assert!(
+            AptRepositoryModule::parse(json!({"repo": "ppa:x/y"}).as_object().unwrap()).is_err()
+        );
     }
 }

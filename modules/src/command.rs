@@ -233,7 +233,8 @@ fn run_command(
         o.data.insert("rc".into(), 0.into());
         for k in ["stdout", "stderr"] {
             o.data.insert(k.into(), "".into());
-            o.data.insert(format!("{k}_lines"), Value::Array(Vec::new()));
+            o.data
+                .insert(format!("{k}_lines"), Value::Array(Vec::new()));
         }
         return Ok(o);
     }

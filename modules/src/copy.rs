@@ -404,7 +404,9 @@ pub fn plan_copy(p: &CopyParams, state: &CopyState) -> Result<Plan<WriteAction>,
         } => {
             if !item.dest.exists() && !item.dest.parent_exists && !create_parents {
                 plan.actions
-                    .push(WriteAction::RequireDir(crate::common::dirname(&item.dest.path)));
+                    .push(WriteAction::RequireDir(crate::common::dirname(
+                        &item.dest.path,
+                    )));
             }
             if item.dest.is_dir() {
                 return Err(ModuleError::Failed(format!(
@@ -553,7 +555,7 @@ mod tests {
     }
 
     #[test]
-    fn missing_parent_is_an_error() {
+    fn missing_parent_is_checked_when_applying() {
         let p = parse(json!({"dest": "/nope/x", "content": "hi"})).unwrap();
         let state = CopyState::Single {
             item: FileItem {
@@ -569,6 +571,13 @@ mod tests {
             },
             create_parents: false,
         };
-        assert!(plan_copy(&p, &state).is_err());
+        // A dry run shows the write (an earlier task may create the directory); the apply
+        // checks the directory first and fails there if it is still missing.
+        let plan = plan_copy(&p, &state).unwrap();
+        assert_eq!(
+            plan.actions.first(),
+            Some(&WriteAction::RequireDir("/nope".into()))
+        );
+        assert!(plan.actions.len() > 1);
     }
 }

@@ -279,7 +279,9 @@ pub fn apply_write(target: &dyn Target, actions: &[WriteAction]) -> Result<(), M
             WriteAction::RequireDir(dir) => {
                 let is_dir = matches!(target.stat(dir)?, Some(st) if st.kind == crate::target::FileKind::Directory);
                 if !is_dir {
-                    return Err(ModuleError::Failed(format!("Destination directory {dir} does not exist")));
+                    return Err(ModuleError::Failed(format!(
+                        "Destination directory {dir} does not exist"
+                    )));
                 }
             }
             WriteAction::MakeDirs(dir) => {

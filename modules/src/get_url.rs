@@ -48,9 +48,15 @@ const SPEC: &[ArgSpec] = &[
 /// The checksum the file must have.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Checksum {
-    Value { algo: String, hex: String },
+    Value {
+        algo: String,
+        hex: String,
+    },
     /// `algo:URL` of a checksum file (`sha256sum` format or a bare hash).
-    Url { algo: String, url: String },
+    Url {
+        algo: String,
+        url: String,
+    },
 }
 
 impl Checksum {
@@ -147,7 +153,9 @@ pub struct GetUrlState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GetUrlAction {
     /// Download and move into place with this mode.
-    Download { mode: u32 },
+    Download {
+        mode: u32,
+    },
     Attrs(AttrChange),
 }
 
@@ -155,7 +163,12 @@ pub enum GetUrlAction {
 pub struct GetUrlModule;
 
 fn parse_headers(v: Option<&Value>) -> Result<Vec<(String, String)>, ArgError> {
-    let bad = || ArgError::new(Some("headers"), "must be a mapping of header names to values");
+    let bad = || {
+        ArgError::new(
+            Some("headers"),
+            "must be a mapping of header names to values",
+        )
+    };
     match v {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::Object(m)) => Ok(m
@@ -200,7 +213,11 @@ impl GetUrlModule {
 
     /// The shell words that fetch `url` to `out` (`-` = stdout) with `$dl` (curl or wget).
     pub fn fetch_cmd(p: &GetUrlParams, url: &str, out: &str, status: bool) -> String {
-        let o = if out == "-" { "-".to_string() } else { out.to_string() };
+        let o = if out == "-" {
+            "-".to_string()
+        } else {
+            out.to_string()
+        };
         let mut curl = format!(
             "curl -fsSL --connect-timeout {t} --speed-time {t} --speed-limit 1 -A {a}",
             t = p.timeout,
@@ -273,12 +290,14 @@ impl GetUrlModule {
                 if downloader.is_empty() {
                     None
                 } else {
-                    Some(checksum_from_file(&get(2), &url_filename(&p.url)).ok_or_else(|| {
-                        ModuleError::Failed(format!(
-                            "Unable to find a checksum for file '{}' in '{url}'",
-                            url_filename(&p.url)
-                        ))
-                    })?)
+                    Some(
+                        checksum_from_file(&get(2), &url_filename(&p.url)).ok_or_else(|| {
+                            ModuleError::Failed(format!(
+                                "Unable to find a checksum for file '{}' in '{url}'",
+                                url_filename(&p.url)
+                            ))
+                        })?,
+                    )
                 }
             }
             None => None,
@@ -297,7 +316,11 @@ impl GetUrlModule {
 
     pub fn plan(p: &GetUrlParams, st: &GetUrlState) -> Result<Plan<GetUrlAction>, ModuleError> {
         let mut plan = Plan::nothing();
-        if st.stat.as_ref().is_some_and(|s| s.kind == FileKind::Directory) {
+        if st
+            .stat
+            .as_ref()
+            .is_some_and(|s| s.kind == FileKind::Directory)
+        {
             return Err(ModuleError::Failed(format!("{} is a directory", st.path)));
         }
         let current = st.stat.as_ref().filter(|s| s.kind == FileKind::File);
@@ -354,8 +377,11 @@ impl GetUrlModule {
         } else if let Some(s) = current {
             change = p.attrs.changes(&st.path, s);
             if !change.is_empty() {
-                plan.diffs
-                    .push(crate::fileattrs::state_diff(&st.path, ("file", "file"), &change));
+                plan.diffs.push(crate::fileattrs::state_diff(
+                    &st.path,
+                    ("file", "file"),
+                    &change,
+                ));
                 plan.actions.push(GetUrlAction::Attrs(change.clone()));
             }
             plan.msg = Some("file already exists".into());
@@ -419,7 +445,10 @@ impl GetUrlModule {
                     s.push_str(&format!(
                         "if [ -f {f} ] && cmp -s \"$tmp\" {f}; then rm -f \"$tmp\"; echo same=yes; exit 0; fi; "
                     ));
-                    s.push_str(&format!("chmod {:04o} \"$tmp\" || {{ rm -f \"$tmp\"; exit 92; }}; ", mode));
+                    s.push_str(&format!(
+                        "chmod {:04o} \"$tmp\" || {{ rm -f \"$tmp\"; exit 92; }}; ",
+                        mode
+                    ));
                     let own = match (&p.attrs.owner, &p.attrs.group) {
                         (Some(o), Some(g)) => Some(format!("{o}:{g}")),
                         (Some(o), None) => Some(o.clone()),
@@ -432,7 +461,9 @@ impl GetUrlModule {
                             q(&o)
                         ));
                     }
-                    s.push_str(&format!("mv -f \"$tmp\" {f} || {{ rm -f \"$tmp\"; exit 94; }}"));
+                    s.push_str(&format!(
+                        "mv -f \"$tmp\" {f} || {{ rm -f \"$tmp\"; exit 94; }}"
+                    ));
                     let out = sh(target, &s)?;
                     let kv = kv_lines(&out.stdout_str());
                     if !out.success() {
@@ -445,9 +476,12 @@ impl GetUrlModule {
                         data.insert("checksum_src".into(), sha.clone().into());
                         data.insert("checksum_dest".into(), sha.clone().into());
                     }
-                    let size = kv.get("size").and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
+                    let size = kv
+                        .get("size")
+                        .and_then(|s| s.parse::<u64>().ok())
+                        .unwrap_or(0);
                     data.insert("size".into(), size.into());
-                    if kv.get("same").is_some() {
+                    if kv.contains_key("same") {
                         data.insert("changed".into(), false.into());
                     }
                 }
@@ -481,7 +515,10 @@ mod tests {
     fn checksums() {
         assert_eq!(
             Checksum::parse("sha256:ABCdef01").unwrap(),
-            Checksum::Value { algo: "sha256".into(), hex: "abcdef01".into() }
+            Checksum::Value {
+                algo: "sha256".into(),
+                hex: "abcdef01".into()
+            }
         );
         assert!(matches!(
             Checksum::parse("sha256:https://x/SHA256SUMS").unwrap(),
@@ -491,7 +528,10 @@ mod tests {
         assert!(Checksum::parse("sha256:xyz").is_err());
         assert!(Checksum::parse("abc").is_err());
         let file = "aaa  other.tar.gz\nBBB *app.tar.gz\n";
-        assert_eq!(checksum_from_file(file, "app.tar.gz").as_deref(), Some("bbb"));
+        assert_eq!(
+            checksum_from_file(file, "app.tar.gz").as_deref(),
+            Some("bbb")
+        );
         assert_eq!(checksum_from_file("ccc\n", "x").as_deref(), Some("ccc"));
         assert_eq!(checksum_from_file(file, "nope"), None);
     }
@@ -502,15 +542,21 @@ mod tests {
         assert_eq!(url_filename("https://h/"), "index.html");
         assert_eq!(url_filename("https://h"), "index.html");
         let p = GetUrlModule::parse(
-            json!({"url": "http://h/x", "dest": "/tmp/x", "headers": "A: 1, B:2"}).as_object().unwrap(),
+            json!({"url": "http://h/x", "dest": "/tmp/x", "headers": "A: 1, B:2"})
+                .as_object()
+                .unwrap(),
         )
         .unwrap();
-        assert_eq!(p.headers, vec![("A".into(), "1".into()), ("B".into(), "2".into())]);
+        assert_eq!(
+            p.headers,
+            vec![("A".into(), "1".into()), ("B".into(), "2".into())]
+        );
         let p = GetUrlModule::parse(
             json!({"url": "http://h/x", "dest": "/tmp/x", "headers": {"Authorization": "Bearer t"}}).as_object().unwrap(),
         )
         .unwrap();
-        assert!(GetUrlModule::fetch_cmd(&p, &p.url, "-", false).contains("-H 'Authorization: Bearer t'"));
+        assert!(GetUrlModule::fetch_cmd(&p, &p.url, "-", false)
+            .contains("-H 'Authorization: Bearer t'"));
     }
 
     fn st(stat_mode: Option<u32>, sum: Option<&str>) -> GetUrlState {
@@ -539,13 +585,20 @@ mod tests {
 
     #[test]
     fn plans() {
-        let p = GetUrlModule::parse(json!({"url": "http://h/x", "dest": "/tmp/x", "mode": "0600"}).as_object().unwrap()).unwrap();
+        let p = GetUrlModule::parse(
+            json!({"url": "http://h/x", "dest": "/tmp/x", "mode": "0600"})
+                .as_object()
+                .unwrap(),
+        )
+        .unwrap();
         let plan = GetUrlModule::plan(&p, &st(None, None)).unwrap();
         assert_eq!(plan.actions, vec![GetUrlAction::Download { mode: 0o600 }]);
         // Exists, no checksum, no force: only attributes.
         let plan = GetUrlModule::plan(&p, &st(Some(0o644), Some("aa"))).unwrap();
         assert!(matches!(&plan.actions[..], [GetUrlAction::Attrs(_)]));
-        assert!(GetUrlModule::plan(&p, &st(Some(0o600), Some("aa"))).unwrap().is_noop());
+        assert!(GetUrlModule::plan(&p, &st(Some(0o600), Some("aa")))
+            .unwrap()
+            .is_noop());
         // Checksum given.
         let mut s = st(Some(0o600), Some("aa"));
         s.expected = Some("aa".into());
@@ -553,7 +606,12 @@ mod tests {
         s.expected = Some("bb".into());
         assert_eq!(GetUrlModule::plan(&p, &s).unwrap().actions.len(), 1);
         // force: the streamed remote checksum decides.
-        let p = GetUrlModule::parse(json!({"url": "http://h/x", "dest": "/tmp/x", "force": true}).as_object().unwrap()).unwrap();
+        let p = GetUrlModule::parse(
+            json!({"url": "http://h/x", "dest": "/tmp/x", "force": true})
+                .as_object()
+                .unwrap(),
+        )
+        .unwrap();
         let mut s = st(Some(0o644), Some("a".repeat(40).as_str()));
         s.remote_sha1 = Some("a".repeat(40));
         assert!(GetUrlModule::plan(&p, &s).unwrap().is_noop());

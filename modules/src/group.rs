@@ -211,14 +211,18 @@ mod tests {
         let plan = GroupModule::plan(&p, None);
         assert_eq!(
             plan.actions,
-            vec![GroupAction::Add(["-g", "1001", "-r", "app"].map(String::from).to_vec())]
+            vec![GroupAction::Add(
+                ["-g", "1001", "-r", "app"].map(String::from).to_vec()
+            )]
         );
         let cur = parse_group("app:x:1001:").unwrap();
         assert!(GroupModule::plan(&p, Some(&cur)).is_noop());
         let p = params(json!({"name": "app", "gid": 1002}));
         assert_eq!(
             GroupModule::plan(&p, Some(&cur)).actions,
-            vec![GroupAction::Modify(["-g", "1002", "app"].map(String::from).to_vec())]
+            vec![GroupAction::Modify(
+                ["-g", "1002", "app"].map(String::from).to_vec()
+            )]
         );
         let p = params(json!({"name": "app", "state": "absent"}));
         assert_eq!(GroupModule::plan(&p, Some(&cur)).actions.len(), 1);

@@ -88,7 +88,9 @@ impl Converge for ModprobeModule {
         let p = Params::new(SPEC, args)?;
         let name = p.req_str("name")?;
         if name.is_empty() || name.contains(['/', ' ']) || name.starts_with('-') {
-            return Err(ArgError::new(Some("name"), format!("invalid module name `{name}`")).into());
+            return Err(
+                ArgError::new(Some("name"), format!("invalid module name `{name}`")).into(),
+            );
         }
         Ok(ModprobeParams {
             name,
@@ -97,7 +99,11 @@ impl Converge for ModprobeModule {
             persistent: p.str_or("persistent", "disabled"),
         })
     }
-    fn inspect(&self, p: &ModprobeParams, target: &dyn Target) -> Result<ModprobeState, ModuleError> {
+    fn inspect(
+        &self,
+        p: &ModprobeParams,
+        target: &dyn Target,
+    ) -> Result<ModprobeState, ModuleError> {
         let script = format!(
             "cat /proc/modules 2>/dev/null; echo {SECTION}; cat \"/lib/modules/$(uname -r)/modules.builtin\" 2>/dev/null; echo {SECTION}; \
              if [ -f {l} ]; then echo exists; cat {l}; fi; echo {SECTION}; if [ -f {o} ]; then echo exists; cat {o}; fi; exit 0",
@@ -115,39 +121,70 @@ impl Converge for ModprobeModule {
             options_conf: file(get(3)),
         })
     }
-    fn plan(&self, p: &ModprobeParams, st: &ModprobeState) -> Result<Plan<ModprobeAction>, ModuleError> {
+    fn plan(
+        &self,
+        p: &ModprobeParams,
+        st: &ModprobeState,
+    ) -> Result<Plan<ModprobeAction>, ModuleError> {
         let mut plan = Plan::nothing();
         let name = &p.name;
         if p.present && !st.loaded && !st.builtin {
             plan.actions.push(ModprobeAction::Load);
-            plan.diffs.push(Diff::new(&format!("kernel module {name}"), "state: absent\n", "state: present\n"));
+            plan.diffs.push(Diff::new(
+                &format!("kernel module {name}"),
+                "state: absent\n",
+                "state: present\n",
+            ));
         }
         if !p.present && st.loaded {
             plan.actions.push(ModprobeAction::Unload);
-            plan.diffs.push(Diff::new(&format!("kernel module {name}"), "state: present\n", "state: absent\n"));
+            plan.diffs.push(Diff::new(
+                &format!("kernel module {name}"),
+                "state: present\n",
+                "state: absent\n",
+            ));
         }
         if !p.present && st.builtin {
-            return Err(ModuleError::Failed(format!("module {name} is built into the kernel and cannot be unloaded")));
+            return Err(ModuleError::Failed(format!(
+                "module {name} is built into the kernel and cannot be unloaded"
+            )));
         }
         match p.persistent.as_str() {
             "present" => {
                 let want = format!("{name}\n");
                 if st.load_conf.as_deref() != Some(want.as_str()) {
                     let path = load_path(name);
-                    plan.diffs.push(Diff::new(&path, st.load_conf.clone().unwrap_or_default(), want.clone()));
-                    plan.actions.push(ModprobeAction::Write { path, content: want });
+                    plan.diffs.push(Diff::new(
+                        &path,
+                        st.load_conf.clone().unwrap_or_default(),
+                        want.clone(),
+                    ));
+                    plan.actions.push(ModprobeAction::Write {
+                        path,
+                        content: want,
+                    });
                 }
                 if !p.params.is_empty() {
                     let want = format!("options {name} {}\n", p.params);
                     if st.options_conf.as_deref() != Some(want.as_str()) {
                         let path = options_path(name);
-                        plan.diffs.push(Diff::new(&path, st.options_conf.clone().unwrap_or_default(), want.clone()));
-                        plan.actions.push(ModprobeAction::Write { path, content: want });
+                        plan.diffs.push(Diff::new(
+                            &path,
+                            st.options_conf.clone().unwrap_or_default(),
+                            want.clone(),
+                        ));
+                        plan.actions.push(ModprobeAction::Write {
+                            path,
+                            content: want,
+                        });
                     }
                 }
             }
             "absent" => {
-                for (path, cur) in [(load_path(name), &st.load_conf), (options_path(name), &st.options_conf)] {
+                for (path, cur) in [
+                    (load_path(name), &st.load_conf),
+                    (options_path(name), &st.options_conf),
+                ] {
                     if let Some(c) = cur {
                         plan.diffs.push(Diff::new(&path, c.clone(), ""));
                         plan.actions.push(ModprobeAction::Remove(path));
@@ -158,10 +195,18 @@ impl Converge for ModprobeModule {
         }
         plan.data.insert("name".into(), name.clone().into());
         plan.data.insert("params".into(), p.params.clone().into());
-        plan.data.insert("state".into(), if p.present { "present" } else { "absent" }.into());
+        plan.data.insert(
+            "state".into(),
+            if p.present { "present" } else { "absent" }.into(),
+        );
         Ok(plan)
     }
-    fn apply(&self, p: &ModprobeParams, plan: &Plan<ModprobeAction>, target: &dyn Target) -> Result<(), ModuleError> {
+    fn apply(
+        &self,
+        p: &ModprobeParams,
+        plan: &Plan<ModprobeAction>,
+        target: &dyn Target,
+    ) -> Result<(), ModuleError> {
         for a in &plan.actions {
             match a {
                 ModprobeAction::Load | ModprobeAction::Unload => {
@@ -175,16 +220,35 @@ impl Converge for ModprobeModule {
                     }
                     let out = target.run(&Command::argv(argv))?;
                     if !out.success() {
-                        return Err(ModuleError::Failed(format!("modprobe {} failed: {}", p.name, err_text(&out))));
+                        return Err(ModuleError::Failed(format!(
+                            "modprobe {} failed: {}",
+                            p.name,
+                            err_text(&out)
+                        )));
                     }
                 }
                 ModprobeAction::Write { path, content } => {
                     let dir = crate::common::dirname(path);
-                    crate::common::run_checked(target, &Command::argv(["mkdir", "-p", "--", &dir]), &format!("creating {dir}"))?;
-                    target.write_file(path, content.as_bytes(), &FileAttrs { mode: Some(0o644), ..FileAttrs::default() })?;
+                    crate::common::run_checked(
+                        target,
+                        &Command::argv(["mkdir", "-p", "--", &dir]),
+                        &format!("creating {dir}"),
+                    )?;
+                    target.write_file(
+                        path,
+                        content.as_bytes(),
+                        &FileAttrs {
+                            mode: Some(0o644),
+                            ..FileAttrs::default()
+                        },
+                    )?;
                 }
                 ModprobeAction::Remove(path) => {
-                    crate::common::run_checked(target, &Command::argv(["rm", "-f", "--", path]), &format!("removing {path}"))?;
+                    crate::common::run_checked(
+                        target,
+                        &Command::argv(["rm", "-f", "--", path]),
+                        &format!("removing {path}"),
+                    )?;
                 }
             }
         }
@@ -203,16 +267,28 @@ mod tests {
         assert!(is_loaded(pm, "br_netfilter"));
         assert!(is_loaded(pm, "br-netfilter"));
         assert!(!is_loaded(pm, "nf_nat"));
-        assert!(is_builtin("kernel/fs/overlayfs/overlay.ko\nkernel/net/bridge/br-netfilter.ko\n", "br_netfilter"));
+        assert!(is_builtin(
+            "kernel/fs/overlayfs/overlay.ko\nkernel/net/bridge/br-netfilter.ko\n",
+            "br_netfilter"
+        ));
         assert!(!is_builtin("kernel/fs/ext4/ext4.ko\n", "overlay"));
     }
 
     #[test]
     fn plans() {
         let p = ModprobeModule
-            .params(json!({"name": "br_netfilter", "persistent": "present", "params": "x=1"}).as_object().unwrap())
+            .params(
+                json!({"name": "br_netfilter", "persistent": "present", "params": "x=1"})
+                    .as_object()
+                    .unwrap(),
+            )
             .unwrap();
-        let st = ModprobeState { loaded: false, builtin: false, load_conf: None, options_conf: None };
+        let st = ModprobeState {
+            loaded: false,
+            builtin: false,
+            load_conf: None,
+            options_conf: None,
+        };
         let plan = ModprobeModule.plan(&p, &st).unwrap();
         assert_eq!(plan.actions.len(), 3);
         let st = ModprobeState {
@@ -223,11 +299,22 @@ mod tests {
         };
         assert!(ModprobeModule.plan(&p, &st).unwrap().is_noop());
         let p = ModprobeModule
-            .params(json!({"name": "br_netfilter", "state": "absent", "persistent": "absent"}).as_object().unwrap())
+            .params(
+                json!({"name": "br_netfilter", "state": "absent", "persistent": "absent"})
+                    .as_object()
+                    .unwrap(),
+            )
             .unwrap();
         assert_eq!(ModprobeModule.plan(&p, &st).unwrap().actions.len(), 3);
-        let builtin = ModprobeState { loaded: false, builtin: true, load_conf: None, options_conf: None };
-        let p = ModprobeModule.params(json!({"name": "overlay"}).as_object().unwrap()).unwrap();
+        let builtin = ModprobeState {
+            loaded: false,
+            builtin: true,
+            load_conf: None,
+            options_conf: None,
+        };
+        let p = ModprobeModule
+            .params(json!({"name": "overlay"}).as_object().unwrap())
+            .unwrap();
         assert!(ModprobeModule.plan(&p, &builtin).unwrap().is_noop());
     }
 }

@@ -61,7 +61,10 @@ impl Module for PackageModule {
         let wanted = p.str_or("use", "auto");
         let manager = if wanted == "auto" {
             let programs: Vec<&str> = MANAGERS.iter().map(|(p, _)| *p).collect();
-            let script = format!("{} printf '%s' \"$found\"", find_program_snippet("found", &programs));
+            let script = format!(
+                "{} printf '%s' \"$found\"",
+                find_program_snippet("found", &programs)
+            );
             let out = sh(target, &script)?;
             let found = out.stdout_str().trim().to_string();
             match manager_for(&found) {
@@ -97,8 +100,10 @@ impl Module for PackageModule {
         }
         let ap = AptModule::parse(&apt_args)?;
         let mut out = AptModule::run_params(&ap, target, mode)?;
-        out.data
-            .insert("ansible_facts".into(), serde_json::json!({"pkg_mgr": "apt"}));
+        out.data.insert(
+            "ansible_facts".into(),
+            serde_json::json!({"pkg_mgr": "apt"}),
+        );
         out.data.insert("use".into(), Value::String(manager));
         Ok(out)
     }

@@ -2,32 +2,32 @@
 //! Modules the engine runs itself (`debug`, `set_fact`, ...) are not here: their argument specs
 //! are in the engine (they need variables or the controller).
 
+use crate::apt::AptModule;
+use crate::apt_key::AptKeyModule;
+use crate::apt_repository::AptRepositoryModule;
 use crate::blockinfile::BlockinfileModule;
 use crate::command::{CommandModule, RawModule, ShellModule};
 use crate::contract::Module;
 use crate::copy::CopyModule;
 use crate::docker_engine::DockerEngineModule;
-use crate::filesystem::FilesystemModule;
-use crate::mount::MountModule;
 use crate::file::FileModule;
-use crate::lineinfile::LineinfileModule;
-use crate::pause::PauseModule;
-use crate::replace::ReplaceModule;
-use crate::slurp::SlurpModule;
-use crate::stat::StatModule;
-use crate::template::TemplateModule;
-use crate::wait_for::WaitForModule;
-use crate::apt::AptModule;
-use crate::apt_key::AptKeyModule;
-use crate::apt_repository::AptRepositoryModule;
+use crate::filesystem::FilesystemModule;
 use crate::get_url::GetUrlModule;
 use crate::group::GroupModule;
+use crate::lineinfile::LineinfileModule;
 use crate::modprobe::ModprobeModule;
+use crate::mount::MountModule;
 use crate::package::PackageModule;
+use crate::pause::PauseModule;
+use crate::replace::ReplaceModule;
 use crate::service::ServiceModule;
+use crate::slurp::SlurpModule;
+use crate::stat::StatModule;
 use crate::sysctl::SysctlModule;
+use crate::template::TemplateModule;
 use crate::unarchive::UnarchiveModule;
 use crate::user::UserModule;
+use crate::wait_for::WaitForModule;
 
 static COMMAND: CommandModule = CommandModule;
 static SHELL: ShellModule = ShellModule;

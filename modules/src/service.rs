@@ -185,7 +185,10 @@ pub fn parse_inspect(text: &str) -> ServiceState {
 /// own command line must not match `pattern`.
 fn split_quote(word: &str) -> String {
     let esc = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
-    let mid = word.char_indices().nth(word.chars().count() / 2).map_or(0, |(i, _)| i);
+    let mid = word
+        .char_indices()
+        .nth(word.chars().count() / 2)
+        .map_or(0, |(i, _)| i);
     if mid == 0 {
         return esc(word);
     }
@@ -200,7 +203,11 @@ pub struct ServiceModule {
 
 impl ServiceModule {
     pub fn parse(&self, args: &Args) -> Result<ServiceParams, ModuleError> {
-        let spec = if self.systemd { SYSTEMD_SPEC } else { SERVICE_SPEC };
+        let spec = if self.systemd {
+            SYSTEMD_SPEC
+        } else {
+            SERVICE_SPEC
+        };
         let p = Params::new(spec, args)?;
         let state = p.str("state").map(|s| match s.as_str() {
             "stopped" => RunState::Stopped,
@@ -226,7 +233,10 @@ impl ServiceModule {
             no_block: p.bool_or("no_block", false),
             scope: p.str_or("scope", "system"),
             force_sysv: custom_dirs || matches!(use_.as_str(), "sysv" | "service"),
-            initd_dir: initd.unwrap_or("/etc/init.d").trim_end_matches('/').to_string(),
+            initd_dir: initd
+                .unwrap_or("/etc/init.d")
+                .trim_end_matches('/')
+                .to_string(),
             rc_dir: rc.unwrap_or("/etc").trim_end_matches('/').to_string(),
             custom_dirs,
         };
@@ -272,9 +282,9 @@ impl ServiceModule {
         if p.force_sysv {
             s.push_str(&sysv);
         } else {
-            s.push_str(&format!(
-                "if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then echo manager=systemd; "
-            ));
+            s.push_str(
+                "if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then echo manager=systemd; ",
+            );
             if !name.is_empty() {
                 s.push_str(&format!(
                     "{sc} show -p LoadState -p ActiveState -p SubState -p UnitFileState -- {n} 2>/dev/null; \
@@ -355,8 +365,16 @@ impl ServiceModule {
         }
         let new_enabled = p.enabled.unwrap_or(enabled);
         if !plan.is_noop() {
-            let mut before = vec![("name", name.clone()), ("state", state_word(running).to_string()), ("enabled", enabled.to_string())];
-            let mut after = vec![("name", name.clone()), ("state", after_state.to_string()), ("enabled", new_enabled.to_string())];
+            let mut before = vec![
+                ("name", name.clone()),
+                ("state", state_word(running).to_string()),
+                ("enabled", enabled.to_string()),
+            ];
+            let mut after = vec![
+                ("name", name.clone()),
+                ("state", after_state.to_string()),
+                ("enabled", new_enabled.to_string()),
+            ];
             if p.masked.is_some() {
                 before.push(("masked", masked.to_string()));
                 after.push(("masked", p.masked.unwrap_or(masked).to_string()));
@@ -533,16 +551,25 @@ impl Module for ServiceModule {
             // Reloading unit files is not a change of state (as in Ansible) and must happen
             // before the unit is looked at again.
             let sc = Self::systemctl(&p);
-            for (wanted, verb) in [(p.daemon_reexec, "daemon-reexec"), (p.daemon_reload, "daemon-reload")] {
+            for (wanted, verb) in [
+                (p.daemon_reexec, "daemon-reexec"),
+                (p.daemon_reload, "daemon-reload"),
+            ] {
                 if wanted {
                     let o = sh(target, &format!("{sc} {verb}"))?;
                     if !o.success() {
-                        return Err(ModuleError::Failed(format!("{verb} failed: {}", err_text(&o))));
+                        return Err(ModuleError::Failed(format!(
+                            "{verb} failed: {}",
+                            err_text(&o)
+                        )));
                     }
                 }
             }
         }
-        let st = if st.manager == Manager::Systemd && (p.daemon_reload || p.daemon_reexec) && !mode.check {
+        let st = if st.manager == Manager::Systemd
+            && (p.daemon_reload || p.daemon_reexec)
+            && !mode.check
+        {
             parse_inspect(&sh(target, &Self::inspect_script(&p))?.stdout_str())
         } else {
             st
@@ -573,7 +600,9 @@ mod tests {
         );
         assert_eq!(st.manager, Manager::Systemd);
         assert!(st.running() && st.enabled() && st.found() && !st.masked());
-        let st = parse_inspect("manager=systemd\nLoadState=not-found\nActiveState=inactive\nis_enabled_rc=1\n");
+        let st = parse_inspect(
+            "manager=systemd\nLoadState=not-found\nActiveState=inactive\nis_enabled_rc=1\n",
+        );
         assert!(!st.found());
         let st = parse_inspect("manager=systemd\nLoadState=masked\nActiveState=inactive\nUnitFileState=masked\nis_enabled_rc=1\n");
         assert!(st.found() && st.masked());
@@ -581,7 +610,8 @@ mod tests {
 
     #[test]
     fn parses_sysv_inspect() {
-        let st = parse_inspect("manager=sysv\nscript=yes\nstatus_rc=3\nstart_link=/etc/rc2.d/S01ssh\n");
+        let st =
+            parse_inspect("manager=sysv\nscript=yes\nstatus_rc=3\nstart_link=/etc/rc2.d/S01ssh\n");
         assert_eq!(st.manager, Manager::Sysv);
         assert!(!st.running());
         assert!(st.enabled());
@@ -596,17 +626,41 @@ mod tests {
         let stopped = parse_inspect("manager=sysv\nscript=yes\nstatus_rc=3\n");
         let p = params(false, json!({"name": "ssh", "state": "started"}));
         assert!(ServiceModule::plan(&p, &running).unwrap().is_noop());
-        assert_eq!(ServiceModule::plan(&p, &stopped).unwrap().actions, vec![ServiceAction::Start]);
+        assert_eq!(
+            ServiceModule::plan(&p, &stopped).unwrap().actions,
+            vec![ServiceAction::Start]
+        );
         let p = params(false, json!({"name": "ssh", "state": "restarted"}));
-        assert_eq!(ServiceModule::plan(&p, &running).unwrap().actions, vec![ServiceAction::Restart]);
+        assert_eq!(
+            ServiceModule::plan(&p, &running).unwrap().actions,
+            vec![ServiceAction::Restart]
+        );
         let p = params(false, json!({"name": "ssh", "state": "reloaded"}));
-        assert_eq!(ServiceModule::plan(&p, &stopped).unwrap().actions, vec![ServiceAction::Start]);
-        assert_eq!(ServiceModule::plan(&p, &running).unwrap().actions, vec![ServiceAction::Reload]);
-        let p = params(false, json!({"name": "ssh", "state": "stopped", "enabled": true}));
+        assert_eq!(
+            ServiceModule::plan(&p, &stopped).unwrap().actions,
+            vec![ServiceAction::Start]
+        );
+        assert_eq!(
+            ServiceModule::plan(&p, &running).unwrap().actions,
+            vec![ServiceAction::Reload]
+        );
+        let p = params(
+            false,
+            json!({"name": "ssh", "state": "stopped", "enabled": true}),
+        );
         let plan = ServiceModule::plan(&p, &running).unwrap();
-        assert_eq!(plan.actions, vec![ServiceAction::Enable, ServiceAction::Stop]);
-        assert_eq!(plan.diffs[0].before, "name: ssh\nstate: started\nenabled: false\n");
-        assert_eq!(plan.diffs[0].after, "name: ssh\nstate: stopped\nenabled: true\n");
+        assert_eq!(
+            plan.actions,
+            vec![ServiceAction::Enable, ServiceAction::Stop]
+        );
+        assert_eq!(
+            plan.diffs[0].before,
+            "name: ssh\nstate: started\nenabled: false\n"
+        );
+        assert_eq!(
+            plan.diffs[0].after,
+            "name: ssh\nstate: stopped\nenabled: true\n"
+        );
         let missing = parse_inspect("manager=sysv\nscript=no\n");
         assert!(ServiceModule::plan(&p, &missing).is_err());
         let p = params(true, json!({"name": "ssh", "masked": true}));
@@ -615,11 +669,23 @@ mod tests {
 
     #[test]
     fn args() {
-        let m = ServiceModule { module_name: "systemd", systemd: true };
-        assert!(m.parse(json!({"daemon_reload": true}).as_object().unwrap()).is_ok());
-        assert!(m.parse(json!({"state": "started"}).as_object().unwrap()).is_err());
-        let s = ServiceModule { module_name: "service", systemd: false };
-        assert!(s.parse(json!({"state": "started"}).as_object().unwrap()).is_err());
+        let m = ServiceModule {
+            module_name: "systemd",
+            systemd: true,
+        };
+        assert!(m
+            .parse(json!({"daemon_reload": true}).as_object().unwrap())
+            .is_ok());
+        assert!(m
+            .parse(json!({"state": "started"}).as_object().unwrap())
+            .is_err());
+        let s = ServiceModule {
+            module_name: "service",
+            systemd: false,
+        };
+        assert!(s
+            .parse(json!({"state": "started"}).as_object().unwrap())
+            .is_err());
         let p = params(false, json!({"name": "x", "_initd_dir": "/tmp/i"}));
         assert!(p.force_sysv && p.custom_dirs);
         assert_eq!(p.initd_dir, "/tmp/i");

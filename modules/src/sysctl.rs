@@ -17,7 +17,9 @@ use crate::target::{Command, FileAttrs, Target};
 use serde_json::Value;
 
 const SPEC: &[ArgSpec] = &[
-    ArgSpec::new("name", ArgKind::Str).required().aliases(&["key"]),
+    ArgSpec::new("name", ArgKind::Str)
+        .required()
+        .aliases(&["key"]),
     ArgSpec::new("value", ArgKind::Raw).aliases(&["val"]),
     ArgSpec::new("state", ArgKind::Str).choices(&["present", "absent"]),
     ArgSpec::new("reload", ArgKind::Bool),
@@ -169,7 +171,8 @@ impl Converge for SysctlModule {
         let want = p.value.as_deref();
         let mut changed = false;
         let write = if p.present {
-            fv.as_deref().is_none_or(|v| !same_words(v, want.unwrap_or("")))
+            fv.as_deref()
+                .is_none_or(|v| !same_words(v, want.unwrap_or("")))
         } else {
             fv.is_some()
         };
@@ -187,14 +190,18 @@ impl Converge for SysctlModule {
                 .as_deref()
                 .is_none_or(|l| !same_words(l, want.unwrap_or("")));
         if p.set && live_differs {
-            plan.actions.push(SysctlAction::SetLive(want.unwrap_or("").to_string()));
+            plan.actions
+                .push(SysctlAction::SetLive(want.unwrap_or("").to_string()));
             changed = true;
         }
         if p.reload && (changed || live_differs) {
             if live_differs {
                 plan.diffs.push(Diff::new(
                     &format!("sysctl {}", p.name),
-                    st.live.clone().map(|l| format!("{l}\n")).unwrap_or_default(),
+                    st.live
+                        .clone()
+                        .map(|l| format!("{l}\n"))
+                        .unwrap_or_default(),
                     format!("{}\n", want.unwrap_or("")),
                 ));
             }
@@ -202,7 +209,10 @@ impl Converge for SysctlModule {
         } else if p.set && live_differs {
             plan.diffs.push(Diff::new(
                 &format!("sysctl {}", p.name),
-                st.live.clone().map(|l| format!("{l}\n")).unwrap_or_default(),
+                st.live
+                    .clone()
+                    .map(|l| format!("{l}\n"))
+                    .unwrap_or_default(),
                 format!("{}\n", want.unwrap_or("")),
             ));
         }
@@ -210,7 +220,8 @@ impl Converge for SysctlModule {
         if let Some(v) = want {
             plan.data.insert("value".into(), v.into());
         }
-        plan.data.insert("sysctl_file".into(), p.file.clone().into());
+        plan.data
+            .insert("sysctl_file".into(), p.file.clone().into());
         Ok(plan)
     }
     fn apply(
@@ -223,7 +234,11 @@ impl Converge for SysctlModule {
             match a {
                 SysctlAction::WriteFile(content) => {
                     let attrs = FileAttrs {
-                        mode: if target.stat(&p.file)?.is_none() { Some(0o644) } else { None },
+                        mode: if target.stat(&p.file)?.is_none() {
+                            Some(0o644)
+                        } else {
+                            None
+                        },
                         ..FileAttrs::default()
                     };
                     target.write_file(&p.file, content.as_bytes(), &attrs)?;
@@ -273,12 +288,16 @@ mod tests {
         SysctlModule.params(v.as_object().unwrap()).unwrap()
     }
 
-    const CONF: &str = "# comment\nvm.swappiness = 10\n; other\nnet.ipv4.ip_forward=0\nvm.swappiness=20\n";
+    const CONF: &str =
+        "# comment\nvm.swappiness = 10\n; other\nnet.ipv4.ip_forward=0\nvm.swappiness=20\n";
 
     #[test]
     fn reads_and_edits_files() {
         assert_eq!(file_value(CONF, "vm.swappiness").as_deref(), Some("20"));
-        assert_eq!(file_value(CONF, "net.ipv4.ip_forward").as_deref(), Some("0"));
+        assert_eq!(
+            file_value(CONF, "net.ipv4.ip_forward").as_deref(),
+            Some("0")
+        );
         assert_eq!(file_value("# vm.x=1\n", "vm.x"), None);
         assert_eq!(
             edit_file(CONF, "vm.swappiness", Some("5")),
@@ -286,28 +305,54 @@ mod tests {
         );
         assert_eq!(edit_file("a=1", "b", Some("2")), "a=1\nb=2\n");
         assert_eq!(edit_file("", "b", Some("2")), "b=2\n");
-        assert_eq!(edit_file(CONF, "vm.swappiness", None), "# comment\n; other\nnet.ipv4.ip_forward=0\n");
+        assert_eq!(
+            edit_file(CONF, "vm.swappiness", None),
+            "# comment\n; other\nnet.ipv4.ip_forward=0\n"
+        );
     }
 
     #[test]
     fn plans() {
-        let st = SysctlState { live: Some("0".into()), file: Some(CONF.into()) };
-        let p = params(json!({"name": "net.ipv4.ip_forward", "value": true, "sysctl_set": true, "reload": false}));
+        let st = SysctlState {
+            live: Some("0".into()),
+            file: Some(CONF.into()),
+        };
+        let p = params(
+            json!({"name": "net.ipv4.ip_forward", "value": true, "sysctl_set": true, "reload": false}),
+        );
         let plan = SysctlModule.plan(&p, &st).unwrap();
-        assert!(matches!(&plan.actions[..], [SysctlAction::WriteFile(_), SysctlAction::SetLive(v)] if v == "1"));
-        let st2 = SysctlState { live: Some("1".into()), file: Some(edit_file(CONF, "net.ipv4.ip_forward", Some("1"))) };
+        assert!(
+            matches!(&plan.actions[..], [SysctlAction::WriteFile(_), SysctlAction::SetLive(v)] if v == "1")
+        );
+        let st2 = SysctlState {
+            live: Some("1".into()),
+            file: Some(edit_file(CONF, "net.ipv4.ip_forward", Some("1"))),
+        };
         assert!(SysctlModule.plan(&p, &st2).unwrap().is_noop());
         // reload with a stale live value is a change even when the file is right.
         let p = params(json!({"name": "net.ipv4.ip_forward", "value": "1"}));
-        let st3 = SysctlState { live: Some("0".into()), file: st2.file.clone() };
-        assert_eq!(SysctlModule.plan(&p, &st3).unwrap().actions, vec![SysctlAction::Reload]);
+        let st3 = SysctlState {
+            live: Some("0".into()),
+            file: st2.file.clone(),
+        };
+        assert_eq!(
+            SysctlModule.plan(&p, &st3).unwrap().actions,
+            vec![SysctlAction::Reload]
+        );
         // Whitespace in values.
-        let p = params(json!({"name": "net.ipv4.tcp_rmem", "value": "4096 87380 6291456", "reload": false}));
-        let st4 = SysctlState { live: None, file: Some("net.ipv4.tcp_rmem = 4096\t87380 6291456\n".into()) };
+        let p = params(
+            json!({"name": "net.ipv4.tcp_rmem", "value": "4096 87380 6291456", "reload": false}),
+        );
+        let st4 = SysctlState {
+            live: None,
+            file: Some("net.ipv4.tcp_rmem = 4096\t87380 6291456\n".into()),
+        };
         assert!(SysctlModule.plan(&p, &st4).unwrap().is_noop());
         // Absent.
         let p = params(json!({"name": "vm.swappiness", "state": "absent", "reload": false}));
         assert_eq!(SysctlModule.plan(&p, &st).unwrap().actions.len(), 1);
-        assert!(SysctlModule.params(json!({"name": "x"}).as_object().unwrap()).is_err());
+        assert!(SysctlModule
+            .params(json!({"name": "x"}).as_object().unwrap())
+            .is_err());
     }
 }

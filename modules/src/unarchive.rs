@@ -181,16 +181,17 @@ pub fn zip_members(data: &[u8]) -> Result<Vec<Member>, String> {
     }
     let mut out = Vec::new();
     for _ in 0..count {
-        if !data.get(off..).is_some_and(|d| d.starts_with(b"PK\x01\x02")) {
+        if !data
+            .get(off..)
+            .is_some_and(|d| d.starts_with(b"PK\x01\x02"))
+        {
             return Err("corrupt zip central directory".into());
         }
         let size = le32(data, off + 24).ok_or("truncated zip")?;
         let nlen = le16(data, off + 28).ok_or("truncated zip")?;
         let elen = le16(data, off + 30).ok_or("truncated zip")?;
         let clen = le16(data, off + 32).ok_or("truncated zip")?;
-        let name = data
-            .get(off + 46..off + 46 + nlen)
-            .ok_or("truncated zip")?;
+        let name = data.get(off + 46..off + 46 + nlen).ok_or("truncated zip")?;
         let name = String::from_utf8_lossy(name).into_owned();
         let dir = name.ends_with('/');
         let path = name.trim_end_matches('/').to_string();
@@ -319,7 +320,9 @@ impl UnarchiveModule {
     pub fn parse(args: &Args) -> Result<UnarchiveParams, ModuleError> {
         let p = Params::new(SPEC, args)?;
         let src = p.req_str("src")?;
-        let remote = p.bool("remote_src").unwrap_or_else(|| !p.bool_or("copy", true));
+        let remote = p
+            .bool("remote_src")
+            .unwrap_or_else(|| !p.bool_or("copy", true));
         if src.contains("://") {
             return Err(ArgError::new(
                 Some("src"),
@@ -398,7 +401,11 @@ impl UnarchiveModule {
             .collect::<String>()
     }
 
-    fn stat_members(target: &dyn Target, dest: &str, members: &[Member]) -> Result<Vec<MemberStat>, ModuleError> {
+    fn stat_members(
+        target: &dyn Target,
+        dest: &str,
+        members: &[Member],
+    ) -> Result<Vec<MemberStat>, ModuleError> {
         if members.is_empty() {
             return Ok(Vec::new());
         }
@@ -415,7 +422,10 @@ impl UnarchiveModule {
         Ok(parse_member_stats(&out.stdout_str()))
     }
 
-    pub fn inspect(p: &UnarchiveParams, target: &dyn Target) -> Result<UnarchiveState, ModuleError> {
+    pub fn inspect(
+        p: &UnarchiveParams,
+        target: &dyn Target,
+    ) -> Result<UnarchiveState, ModuleError> {
         let mut s = format!("[ -d {} ] && echo dest=dir; ", q(&p.dest));
         if let Some(c) = &p.creates {
             s.push_str(&format!("[ -e {} ] && echo creates=yes; ", q(c)));
@@ -436,7 +446,9 @@ impl UnarchiveModule {
             Source::Bytes(b) => Format::detect(b, b.get(257..).unwrap_or(&[])),
             Source::Remote(src) => {
                 if !kv.contains_key("src") {
-                    return Err(ModuleError::Failed(format!("Source '{src}' does not exist")));
+                    return Err(ModuleError::Failed(format!(
+                        "Source '{src}' does not exist"
+                    )));
                 }
                 Format::detect(
                     &parse_od_hex(kv.get("head").map(String::as_str).unwrap_or("")),
@@ -467,19 +479,28 @@ impl UnarchiveModule {
                 Source::Remote(src) => {
                     if !kv.contains_key("unzip") {
                         return Err(ModuleError::Failed(
-                            "unzip is needed on the host to unpack zip archives and was not found".into(),
+                            "unzip is needed on the host to unpack zip archives and was not found"
+                                .into(),
                         ));
                     }
                     let out = target.run(&Command::argv(["unzip", "-Z", "--", src]))?;
                     if !out.success() {
-                        return Err(ModuleError::Failed(format!("cannot list {src}: {}", err_text(&out))));
+                        return Err(ModuleError::Failed(format!(
+                            "cannot list {src}: {}",
+                            err_text(&out)
+                        )));
                     }
                     parse_zipinfo(&out.stdout_str())
                 }
             };
             st.members.retain(|m| {
-                !p.exclude.iter().any(|e| crate::sysutil::glob_match(e, &m.path))
-                    && (p.include.is_empty() || p.include.iter().any(|i| crate::sysutil::glob_match(i, &m.path)))
+                !p.exclude
+                    .iter()
+                    .any(|e| crate::sysutil::glob_match(e, &m.path))
+                    && (p.include.is_empty()
+                        || p.include
+                            .iter()
+                            .any(|i| crate::sysutil::glob_match(i, &m.path)))
             });
             st.stats = Self::stat_members(target, &p.dest, &st.members)?;
             for m in &st.members {
@@ -503,7 +524,11 @@ impl UnarchiveModule {
             format!("tar -t{opts} -f {}{inc}", Self::src_word(p)),
         ))?;
         if !list.success() {
-            return Err(ModuleError::Failed(format!("cannot list the archive {}: {}", p.src, err_text(&list))));
+            return Err(ModuleError::Failed(format!(
+                "cannot list the archive {}: {}",
+                p.src,
+                err_text(&list)
+            )));
         }
         st.members = parse_tar_list(&list.stdout_str());
         let cmp = target.run(&Self::with_stdin(
@@ -534,7 +559,9 @@ impl UnarchiveModule {
     /// Whether a member's attributes differ from `mode`/`owner`/`group`.
     fn attrs_differ(p: &UnarchiveParams, s: &MemberStat) -> bool {
         if let Some(m) = &p.attrs.mode {
-            if s.kind != FileKind::Symlink && m.apply(s.mode, s.kind == FileKind::Directory) != s.mode {
+            if s.kind != FileKind::Symlink
+                && m.apply(s.mode, s.kind == FileKind::Directory) != s.mode
+            {
                 return true;
             }
         }
@@ -551,11 +578,15 @@ impl UnarchiveModule {
         false
     }
 
-    pub fn plan(p: &UnarchiveParams, st: &UnarchiveState) -> Result<Plan<UnarchiveAction>, ModuleError> {
+    pub fn plan(
+        p: &UnarchiveParams,
+        st: &UnarchiveState,
+    ) -> Result<Plan<UnarchiveAction>, ModuleError> {
         let mut plan = Plan::nothing();
         plan.data.insert("dest".into(), p.dest.clone().into());
         plan.data.insert("src".into(), p.src.clone().into());
-        plan.data.insert("handler".into(), st.format.handler().into());
+        plan.data
+            .insert("handler".into(), st.format.handler().into());
         if !st.dest_is_dir {
             return Err(ModuleError::Failed(format!(
                 "dest '{}' must be an existing dir",
@@ -568,7 +599,13 @@ impl UnarchiveModule {
                 Value::Array(
                     st.members
                         .iter()
-                        .map(|m| Value::String(if m.dir { format!("{}/", m.path) } else { m.path.clone() }))
+                        .map(|m| {
+                            Value::String(if m.dir {
+                                format!("{}/", m.path)
+                            } else {
+                                m.path.clone()
+                            })
+                        })
                         .collect(),
                 ),
             );
@@ -581,7 +618,11 @@ impl UnarchiveModule {
             }
         }
         if !p.attrs.is_empty() {
-            let differ: Vec<&MemberStat> = st.stats.iter().filter(|s| Self::attrs_differ(p, s)).collect();
+            let differ: Vec<&MemberStat> = st
+                .stats
+                .iter()
+                .filter(|s| Self::attrs_differ(p, s))
+                .collect();
             if !st.differing.is_empty() || !differ.is_empty() {
                 plan.actions.push(UnarchiveAction::Attrs);
             }
@@ -617,8 +658,18 @@ impl UnarchiveModule {
                             Source::Remote(s) => (q(s), None),
                             Source::Bytes(b) => {
                                 let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-                                let tmp = format!("/tmp/.converge-unarchive-{}-{n}.zip", std::process::id());
-                                target.write_file(&tmp, b, &FileAttrs { mode: Some(0o600), ..FileAttrs::default() })?;
+                                let tmp = format!(
+                                    "/tmp/.converge-unarchive-{}-{n}.zip",
+                                    std::process::id()
+                                );
+                                target.write_file(
+                                    &tmp,
+                                    b,
+                                    &FileAttrs {
+                                        mode: Some(0o600),
+                                        ..FileAttrs::default()
+                                    },
+                                )?;
                                 (q(&tmp), Some(tmp))
                             }
                         };
@@ -686,7 +737,10 @@ impl UnarchiveModule {
                         inner.push_str(&format!("chown -h {} -- \"$f\" || exit 1; ", q(&o)));
                     }
                     if let Some(m) = &p.mode_text {
-                        inner.push_str(&format!("[ -L \"$f\" ] || chmod {} -- \"$f\" || exit 1; ", q(m)));
+                        inner.push_str(&format!(
+                            "[ -L \"$f\" ] || chmod {} -- \"$f\" || exit 1; ",
+                            q(m)
+                        ));
                     }
                     let script = format!(
                         "cd {dest} && xargs -0 sh -c {} sh",
@@ -732,13 +786,22 @@ mod tests {
 
     #[test]
     fn detects_formats() {
-        assert_eq!(Format::detect(&[0x1f, 0x8b, 8, 0, 0, 0], &[]), Some(Format::TarGz));
+        assert_eq!(
+            Format::detect(&[0x1f, 0x8b, 8, 0, 0, 0], &[]),
+            Some(Format::TarGz)
+        );
         assert_eq!(Format::detect(b"BZh91A", &[]), Some(Format::TarBz2));
-        assert_eq!(Format::detect(&[0xfd, b'7', b'z', b'X', b'Z', 0], &[]), Some(Format::TarXz));
+        assert_eq!(
+            Format::detect(&[0xfd, b'7', b'z', b'X', b'Z', 0], &[]),
+            Some(Format::TarXz)
+        );
         assert_eq!(Format::detect(b"PK\x03\x04xx", &[]), Some(Format::Zip));
         assert_eq!(Format::detect(b"a.txt\0", b"ustar"), Some(Format::Tar));
         assert_eq!(Format::detect(b"hello!", b""), None);
-        assert_eq!(parse_od_hex(" 1f 8b 08 00\n 00 00"), vec![0x1f, 0x8b, 8, 0, 0, 0]);
+        assert_eq!(
+            parse_od_hex(" 1f 8b 08 00\n 00 00"),
+            vec![0x1f, 0x8b, 8, 0, 0, 0]
+        );
     }
 
     #[test]
@@ -752,8 +815,16 @@ mod tests {
         assert_eq!(
             z,
             vec![
-                Member { path: "dir/a file.txt".into(), dir: false, size: Some(13) },
-                Member { path: "dir".into(), dir: true, size: None },
+                Member {
+                    path: "dir/a file.txt".into(),
+                    dir: false,
+                    size: Some(13)
+                },
+                Member {
+                    path: "dir".into(),
+                    dir: true,
+                    size: None
+                },
             ]
         );
         let c = parse_tar_compare(
@@ -811,8 +882,16 @@ mod tests {
         assert_eq!(
             m,
             vec![
-                Member { path: "d".into(), dir: true, size: None },
-                Member { path: "d/a.txt".into(), dir: false, size: Some(3) },
+                Member {
+                    path: "d".into(),
+                    dir: true,
+                    size: None
+                },
+                Member {
+                    path: "d/a.txt".into(),
+                    dir: false,
+                    size: Some(3)
+                },
             ]
         );
         assert!(zip_members(b"nope").is_err());

@@ -18,7 +18,9 @@ use crate::target::{Command, Target};
 use serde_json::{Map, Value};
 
 const SPEC: &[ArgSpec] = &[
-    ArgSpec::new("name", ArgKind::Str).required().aliases(&["user"]),
+    ArgSpec::new("name", ArgKind::Str)
+        .required()
+        .aliases(&["user"]),
     ArgSpec::new("state", ArgKind::Str).choices(&["present", "absent"]),
     ArgSpec::new("uid", ArgKind::Int),
     ArgSpec::new("non_unique", ArgKind::Bool),
@@ -208,7 +210,10 @@ impl UserModule {
         let mut plan = Plan::nothing();
         let d = &mut plan.data;
         d.insert("name".into(), p.name.clone().into());
-        d.insert("state".into(), if p.present { "present" } else { "absent" }.into());
+        d.insert(
+            "state".into(),
+            if p.present { "present" } else { "absent" }.into(),
+        );
         if p.password.is_some() {
             d.insert("password".into(), "NOT_LOGGING_PASSWORD".into());
         }
@@ -483,7 +488,8 @@ mod tests {
         UserModule::parse(v.as_object().unwrap()).unwrap()
     }
 
-    const APP: &str = "passwd=app:x:1001:1001:App user:/home/app:/bin/bash\npgroup=app\ngroups=app sudo adm\n";
+    const APP: &str =
+        "passwd=app:x:1001:1001:App user:/home/app:/bin/bash\npgroup=app\ngroups=app sudo adm\n";
 
     #[test]
     fn parses() {
@@ -499,36 +505,62 @@ mod tests {
 
     #[test]
     fn create() {
-        let p = params(json!({"name": "app", "group": "app", "groups": "docker,adm", "shell": "/bin/bash", "system": true}));
+        let p = params(
+            json!({"name": "app", "group": "app", "groups": "docker,adm", "shell": "/bin/bash", "system": true}),
+        );
         let plan = UserModule::plan(&p, &parse_user_inspect("")).unwrap();
         assert_eq!(
             plan.actions,
             vec![UserAction::Add(
-                ["-g", "app", "-G", "docker,adm", "-s", "/bin/bash", "-r", "-m", "app"]
-                    .map(String::from)
-                    .to_vec()
+                [
+                    "-g",
+                    "app",
+                    "-G",
+                    "docker,adm",
+                    "-s",
+                    "/bin/bash",
+                    "-r",
+                    "-m",
+                    "app"
+                ]
+                .map(String::from)
+                .to_vec()
             )]
         );
         let p = params(json!({"name": "app", "create_home": false}));
         let plan = UserModule::plan(&p, &parse_user_inspect("name_group=yes\n")).unwrap();
-        assert_eq!(plan.actions, vec![UserAction::Add(["-N", "-M", "app"].map(String::from).to_vec())]);
+        assert_eq!(
+            plan.actions,
+            vec![UserAction::Add(
+                ["-N", "-M", "app"].map(String::from).to_vec()
+            )]
+        );
     }
 
     #[test]
     fn modify_and_idempotence() {
         let st = parse_user_inspect(APP);
-        let same = params(json!({"name": "app", "uid": 1001, "group": "1001", "groups": ["sudo", "adm"], "shell": "/bin/bash", "comment": "App user", "home": "/home/app/"}));
+        let same = params(
+            json!({"name": "app", "uid": 1001, "group": "1001", "groups": ["sudo", "adm"], "shell": "/bin/bash", "comment": "App user", "home": "/home/app/"}),
+        );
         assert!(UserModule::plan(&same, &st).unwrap().is_noop());
         let p = params(json!({"name": "app", "groups": ["docker"], "append": true}));
         let plan = UserModule::plan(&p, &st).unwrap();
-        assert_eq!(plan.actions, vec![UserAction::Modify(["-a", "-G", "docker", "app"].map(String::from).to_vec())]);
+        assert_eq!(
+            plan.actions,
+            vec![UserAction::Modify(
+                ["-a", "-G", "docker", "app"].map(String::from).to_vec()
+            )]
+        );
         assert_eq!(plan.diffs[0].after, "name: app\ngroups: adm,docker,sudo\n");
         let p = params(json!({"name": "app", "groups": ["sudo"], "append": true}));
         assert!(UserModule::plan(&p, &st).unwrap().is_noop());
         let p = params(json!({"name": "app", "groups": ""}));
         assert_eq!(
             UserModule::plan(&p, &st).unwrap().actions,
-            vec![UserAction::Modify(["-G", "", "app"].map(String::from).to_vec())]
+            vec![UserAction::Modify(
+                ["-G", "", "app"].map(String::from).to_vec()
+            )]
         );
         let p = params(json!({"name": "app", "password": "$6$x$y"}));
         let mut st2 = st.clone();
@@ -537,7 +569,8 @@ mod tests {
         st2.shadow = Some("!".into());
         let plan = UserModule::plan(&p, &st2).unwrap();
         assert!(!plan.diffs[0].after.contains("$6$"));
-        let p = params(json!({"name": "app", "password": "$6$new", "update_password": "on_create"}));
+        let p =
+            params(json!({"name": "app", "password": "$6$new", "update_password": "on_create"}));
         assert!(UserModule::plan(&p, &st2).unwrap().is_noop());
     }
 
@@ -545,7 +578,12 @@ mod tests {
     fn remove() {
         let p = params(json!({"name": "app", "state": "absent", "remove": true}));
         let plan = UserModule::plan(&p, &parse_user_inspect(APP)).unwrap();
-        assert_eq!(plan.actions, vec![UserAction::Delete(["-r", "app"].map(String::from).to_vec())]);
-        assert!(UserModule::plan(&p, &parse_user_inspect("")).unwrap().is_noop());
+        assert_eq!(
+            plan.actions,
+            vec![UserAction::Delete(["-r", "app"].map(String::from).to_vec())]
+        );
+        assert!(UserModule::plan(&p, &parse_user_inspect(""))
+            .unwrap()
+            .is_noop());
     }
 }

@@ -11,7 +11,9 @@
 //! ```
 
 use converge_modules::registry;
-use converge_modules::target::{shell_quote, Command, FileAttrs, FileKind, Output, Stat, Target, TargetError};
+use converge_modules::target::{
+    shell_quote, Command, FileAttrs, FileKind, Output, Stat, Target, TargetError,
+};
 use converge_modules::{Outcome, RunMode, Status};
 use serde_json::{json, Value};
 use std::io::Write;
@@ -69,7 +71,9 @@ impl Target for LabTarget {
         if let Some(m) = attrs.mode {
             s.push_str(&format!("chmod {m:o} \"$t\"; "));
         } else {
-            s.push_str(&format!("if [ -e {q} ]; then chmod $(stat -c %a {q}) \"$t\"; else chmod 644 \"$t\"; fi; "));
+            s.push_str(&format!(
+                "if [ -e {q} ]; then chmod $(stat -c %a {q}) \"$t\"; else chmod 644 \"$t\"; fi; "
+            ));
         }
         if let Some(o) = &attrs.owner {
             s.push_str(&format!("chown {} \"$t\"; ", shell_quote(o)));
@@ -98,7 +102,10 @@ impl Target for LabTarget {
         let mut lines = text.lines();
         let f: Vec<&str> = lines.next().unwrap_or("").split('|').collect();
         if f.len() < 10 {
-            return Err(TargetError::Failed(format!("stat {path}: {}", out.stderr_str())));
+            return Err(TargetError::Failed(format!(
+                "stat {path}: {}",
+                out.stderr_str()
+            )));
         }
         let kind = match f[0] {
             "directory" => FileKind::Directory,
@@ -117,7 +124,10 @@ impl Target for LabTarget {
             mtime: f[7].parse().unwrap_or(0),
             nlink: f[8].parse().unwrap_or(1),
             inode: f[9].parse().unwrap_or(0),
-            link_target: lines.next().filter(|_| kind == FileKind::Symlink).map(str::to_string),
+            link_target: lines
+                .next()
+                .filter(|_| kind == FileKind::Symlink)
+                .map(str::to_string),
         }))
     }
 }
@@ -154,8 +164,15 @@ fn converge(t: &LabTarget, module: &str, args: Value, expect: Status) -> Outcome
     assert_eq!(c.status, expect, "check mode of {module} {args}");
     let r = go(t, module, args.clone(), false);
     assert_eq!(r.status, expect, "{module} {args}");
-    assert_eq!(c.diffs, r.diffs, "check mode predicted another diff for {module}");
-    assert_eq!(go(t, module, args.clone(), false).status, Status::Ok, "second run of {module} {args}");
+    assert_eq!(
+        c.diffs, r.diffs,
+        "check mode predicted another diff for {module}"
+    );
+    assert_eq!(
+        go(t, module, args.clone(), false).status,
+        Status::Ok,
+        "second run of {module} {args}"
+    );
     assert_eq!(go(t, module, args, true).status, Status::Ok);
     r
 }
@@ -175,49 +192,186 @@ fn lab_host_system_modules() {
         assert_eq!(r.status, Status::Changed);
         assert_eq!(c.data["installed"], r.data["installed"]);
     }
-    assert_eq!(go(&t, "apt", json!({"name": ["tree", "curl"]}), false).status, Status::Ok);
-    assert_eq!(go(&t, "package", json!({"name": "tree", "state": "present"}), false).status, Status::Ok);
-    assert_eq!(go(&t, "apt", json!({"name": "tree", "state": "latest"}), false).status, Status::Ok);
+    assert_eq!(
+        go(&t, "apt", json!({"name": ["tree", "curl"]}), false).status,
+        Status::Ok
+    );
+    assert_eq!(
+        go(
+            &t,
+            "package",
+            json!({"name": "tree", "state": "present"}),
+            false
+        )
+        .status,
+        Status::Ok
+    );
+    assert_eq!(
+        go(&t, "apt", json!({"name": "tree", "state": "latest"}), false).status,
+        Status::Ok
+    );
     // Cache: valid for an hour after an update.
     go(&t, "apt", json!({"update_cache": true}), false);
-    assert_eq!(go(&t, "apt", json!({"update_cache": true, "cache_valid_time": 3600}), false).status, Status::Ok);
+    assert_eq!(
+        go(
+            &t,
+            "apt",
+            json!({"update_cache": true, "cache_valid_time": 3600}),
+            false
+        )
+        .status,
+        Status::Ok
+    );
     // Remove and reinstall tree.
-    converge(&t, "apt", json!({"name": "tree", "state": "absent", "purge": true}), Status::Changed);
+    converge(
+        &t,
+        "apt",
+        json!({"name": "tree", "state": "absent", "purge": true}),
+        Status::Changed,
+    );
     converge(&t, "apt", json!({"name": "tree"}), Status::Changed);
 
     // Users and groups.
-    go(&t, "user", json!({"name": "app", "state": "absent", "remove": true}), false);
-    go(&t, "group", json!({"name": "app", "state": "absent"}), false);
-    converge(&t, "group", json!({"name": "app", "gid": 2345}), Status::Changed);
-    let u = converge(&t, "user", json!({"name": "app", "group": "app", "groups": ["sudo"], "shell": "/bin/bash", "comment": "App"}), Status::Changed);
+    go(
+        &t,
+        "user",
+        json!({"name": "app", "state": "absent", "remove": true}),
+        false,
+    );
+    go(
+        &t,
+        "group",
+        json!({"name": "app", "state": "absent"}),
+        false,
+    );
+    converge(
+        &t,
+        "group",
+        json!({"name": "app", "gid": 2345}),
+        Status::Changed,
+    );
+    let u = converge(
+        &t,
+        "user",
+        json!({"name": "app", "group": "app", "groups": ["sudo"], "shell": "/bin/bash", "comment": "App"}),
+        Status::Changed,
+    );
     assert_eq!(u.data["group"], 2345);
-    converge(&t, "user", json!({"name": "app", "groups": ["users"], "append": true}), Status::Changed);
-    converge(&t, "user", json!({"name": "app", "groups": "sudo"}), Status::Changed);
-    converge(&t, "user", json!({"name": "app", "state": "absent", "remove": true}), Status::Changed);
+    converge(
+        &t,
+        "user",
+        json!({"name": "app", "groups": ["users"], "append": true}),
+        Status::Changed,
+    );
+    converge(
+        &t,
+        "user",
+        json!({"name": "app", "groups": "sudo"}),
+        Status::Changed,
+    );
+    converge(
+        &t,
+        "user",
+        json!({"name": "app", "state": "absent", "remove": true}),
+        Status::Changed,
+    );
 
     // sysctl, live value too (the host has its own network namespace).
-    go(&t, "sysctl", json!({"name": "net.ipv4.ip_forward", "value": "0", "sysctl_set": true}), false);
-    converge(&t, "sysctl", json!({"name": "net.ipv4.ip_forward", "value": "1", "sysctl_set": true, "sysctl_file": "/etc/sysctl.d/90-converge.conf"}), Status::Changed);
+    go(
+        &t,
+        "sysctl",
+        json!({"name": "net.ipv4.ip_forward", "value": "0", "sysctl_set": true}),
+        false,
+    );
+    converge(
+        &t,
+        "sysctl",
+        json!({"name": "net.ipv4.ip_forward", "value": "1", "sysctl_set": true, "sysctl_file": "/etc/sysctl.d/90-converge.conf"}),
+        Status::Changed,
+    );
 
     // A SysV service with a real daemon started by start-stop-daemon.
     let script = "#!/bin/sh\n### BEGIN INIT INFO\n# Provides: sleeper\n# Required-Start:\n# Required-Stop:\n# Default-Start: 2 3 4 5\n# Default-Stop: 0 1 6\n# Short-Description: test\n### END INIT INFO\nP=/run/sleeper.pid\ncase \"$1\" in\nstart) start-stop-daemon --start --background --make-pidfile --pidfile $P --exec /bin/sleep -- 100000 ;;\nstop) start-stop-daemon --stop --pidfile $P --remove-pidfile --retry 5 || true ;;\nrestart) $0 stop; $0 start ;;\nreload) kill -HUP $(cat $P) 2>/dev/null; true ;;\nstatus) start-stop-daemon --status --pidfile $P ;;\n*) exit 2 ;;\nesac\n";
-    go(&t, "copy", json!({"dest": "/etc/init.d/sleeper", "content": script, "mode": "0755"}), false);
-    go(&t, "service", json!({"name": "sleeper", "state": "stopped", "enabled": false}), false);
-    converge(&t, "service", json!({"name": "sleeper", "state": "started", "enabled": true}), Status::Changed);
-    assert_eq!(go(&t, "service", json!({"name": "sleeper", "state": "restarted"}), false).status, Status::Changed);
-    converge(&t, "service", json!({"name": "sleeper", "pattern": "sleep 100000", "state": "stopped"}), Status::Changed);
+    go(
+        &t,
+        "copy",
+        json!({"dest": "/etc/init.d/sleeper", "content": script, "mode": "0755"}),
+        false,
+    );
+    go(
+        &t,
+        "service",
+        json!({"name": "sleeper", "state": "stopped", "enabled": false}),
+        false,
+    );
+    converge(
+        &t,
+        "service",
+        json!({"name": "sleeper", "state": "started", "enabled": true}),
+        Status::Changed,
+    );
+    assert_eq!(
+        go(
+            &t,
+            "service",
+            json!({"name": "sleeper", "state": "restarted"}),
+            false
+        )
+        .status,
+        Status::Changed
+    );
+    converge(
+        &t,
+        "service",
+        json!({"name": "sleeper", "pattern": "sleep 100000", "state": "stopped"}),
+        Status::Changed,
+    );
     // The existing ssh service is running: started is ok.
-    assert_eq!(go(&t, "service", json!({"name": "ssh", "state": "started"}), false).status, Status::Ok);
+    assert_eq!(
+        go(
+            &t,
+            "service",
+            json!({"name": "ssh", "state": "started"}),
+            false
+        )
+        .status,
+        Status::Ok
+    );
 
     // get_url with curl on the host (installed above), from the Debian mirror's Release file.
-    let o = go(&t, "get_url", json!({"url": "http://deb.debian.org/debian/dists/bookworm/Release", "dest": "/tmp/Release"}), false);
+    let o = go(
+        &t,
+        "get_url",
+        json!({"url": "http://deb.debian.org/debian/dists/bookworm/Release", "dest": "/tmp/Release"}),
+        false,
+    );
     assert_ne!(o.status, Status::Failed);
-    let o = converge(&t, "get_url", json!({"url": "http://deb.debian.org/debian/dists/bookworm/Release.gpg", "dest": "/tmp/Release.gpg", "owner": "nobody", "mode": "0640"}), Status::Changed);
+    let o = converge(
+        &t,
+        "get_url",
+        json!({"url": "http://deb.debian.org/debian/dists/bookworm/Release.gpg", "dest": "/tmp/Release.gpg", "owner": "nobody", "mode": "0640"}),
+        Status::Changed,
+    );
     assert_eq!(o.data["owner"], "nobody");
     // unarchive on the host, owner and mode applied to every member, then idempotent.
-    go(&t, "shell", json!({"cmd": "rm -rf /tmp/ua && mkdir -p /tmp/ua && tar -czf /tmp/ua.tgz -C /etc apt"}), false);
-    converge(&t, "unarchive", json!({"src": "/tmp/ua.tgz", "remote_src": true, "dest": "/tmp/ua", "owner": "nobody", "group": "users", "mode": "u+rwX,go-w"}), Status::Changed);
+    go(
+        &t,
+        "shell",
+        json!({"cmd": "rm -rf /tmp/ua && mkdir -p /tmp/ua && tar -czf /tmp/ua.tgz -C /etc apt"}),
+        false,
+    );
+    converge(
+        &t,
+        "unarchive",
+        json!({"src": "/tmp/ua.tgz", "remote_src": true, "dest": "/tmp/ua", "owner": "nobody", "group": "users", "mode": "u+rwX,go-w"}),
+        Status::Changed,
+    );
     // apt_repository in check mode (no network trust needed).
-    let r = go(&t, "apt_repository", json!({"repo": "deb [signed-by=/etc/apt/keyrings/x.gpg] http://example.invalid/debian bookworm main"}), true);
+    let r = go(
+        &t,
+        "apt_repository",
+        json!({"repo": "deb [signed-by=/etc/apt/keyrings/x.gpg] http://example.invalid/debian bookworm main"}),
+        true,
+    );
     assert_eq!(r.status, Status::Changed);
 }

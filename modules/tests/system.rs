@@ -32,7 +32,14 @@ impl Server {
             l.local_addr().ok()?.port()
         };
         let child = Command::new("python3")
-            .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1", "--directory"])
+            .args([
+                "-m",
+                "http.server",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--directory",
+            ])
             .arg(dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -85,7 +92,10 @@ fn get_url_downloads_verifies_and_is_idempotent() {
     let args = json!({"url": srv.url("app.txt"), "dest": dest, "checksum": format!("sha256:{sum}"), "mode": "0640"});
     let o = cycle("get_url", &args, d.path(), Status::Changed);
     assert_eq!(fs::read_to_string(&dest).unwrap(), "version 1\n");
-    assert_eq!(fs::metadata(&dest).unwrap().permissions().mode() & 0o777, 0o640);
+    assert_eq!(
+        fs::metadata(&dest).unwrap().permissions().mode() & 0o777,
+        0o640
+    );
     assert_eq!(o.data["status_code"], 200);
     assert_eq!(o.data["size"], 10);
     assert_eq!(o.data["dest"], dest);
@@ -116,17 +126,32 @@ fn get_url_downloads_verifies_and_is_idempotent() {
     assert_eq!(ok("get_url", &forced, false).status, Status::Ok);
 
     // Only the mode differs: an attribute change, no download.
-    let o = ok("get_url", &json!({"url": srv.url("app.txt"), "dest": dest, "mode": "0600"}), false);
+    let o = ok(
+        "get_url",
+        &json!({"url": srv.url("app.txt"), "dest": dest, "mode": "0600"}),
+        false,
+    );
     assert_eq!(o.status, Status::Changed);
-    assert_eq!(fs::metadata(&dest).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        fs::metadata(&dest).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
 
     // A directory as dest receives the URL's file name; a 404 fails clearly.
     let sub = d.path().join("dir");
     fs::create_dir(&sub).unwrap();
-    let o = ok("get_url", &json!({"url": srv.url("app.txt"), "dest": sub.to_string_lossy()}), false);
+    let o = ok(
+        "get_url",
+        &json!({"url": srv.url("app.txt"), "dest": sub.to_string_lossy()}),
+        false,
+    );
     assert_eq!(o.status, Status::Changed);
     assert!(sub.join("app.txt").exists());
-    let e = run("get_url", &json!({"url": srv.url("missing"), "dest": p(d.path(), "m")}), false);
+    let e = run(
+        "get_url",
+        &json!({"url": srv.url("missing"), "dest": p(d.path(), "m")}),
+        false,
+    );
     assert!(e.unwrap_err().to_string().contains("Request failed"));
 }
 
@@ -139,7 +164,10 @@ fn make_tree(root: &Path) {
 
 fn b64_file(path: &Path) -> String {
     let mut data = Vec::new();
-    fs::File::open(path).unwrap().read_to_end(&mut data).unwrap();
+    fs::File::open(path)
+        .unwrap()
+        .read_to_end(&mut data)
+        .unwrap();
     converge_modules::common::b64_encode(&data)
 }
 
@@ -163,23 +191,40 @@ fn unarchive_tar_from_controller_and_remote() {
     let d = tempfile::tempdir().unwrap();
     let args = json!({"src": "app.tgz", "dest": d.path().to_string_lossy(), "_content_b64": b64_file(&tgz), "list_files": true});
     let o = cycle("unarchive", &args, d.path(), Status::Changed);
-    assert_eq!(fs::read_to_string(d.path().join("app/conf/a.conf")).unwrap(), "a=1\n");
+    assert_eq!(
+        fs::read_to_string(d.path().join("app/conf/a.conf")).unwrap(),
+        "a=1\n"
+    );
     assert_eq!(o.data["handler"], "TgzArchive");
-    assert!(o.data["files"].as_array().unwrap().contains(&json!("app/conf/a.conf")));
+    assert!(o.data["files"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("app/conf/a.conf")));
     // A changed file is put back.
     fs::write(d.path().join("app/conf/a.conf"), "a=2\n").unwrap();
     let o = ok("unarchive", &args, false);
     assert_eq!(o.status, Status::Changed);
     assert_eq!(o.data["changed_files"], json!(["app/conf/a.conf"]));
-    assert_eq!(fs::read_to_string(d.path().join("app/conf/a.conf")).unwrap(), "a=1\n");
+    assert_eq!(
+        fs::read_to_string(d.path().join("app/conf/a.conf")).unwrap(),
+        "a=1\n"
+    );
 
     // From the host, with a symbolic mode applied to every member.
     let d2 = tempfile::tempdir().unwrap();
     let args = json!({"src": tgz.to_string_lossy(), "remote_src": true, "dest": d2.path().to_string_lossy(), "mode": "u=rwX,g=rX,o="});
     cycle("unarchive", &args, d2.path(), Status::Changed);
-    let m = fs::metadata(d2.path().join("app/conf/a.conf")).unwrap().permissions().mode() & 0o777;
+    let m = fs::metadata(d2.path().join("app/conf/a.conf"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
     assert_eq!(m, 0o640);
-    let m = fs::metadata(d2.path().join("app/conf")).unwrap().permissions().mode() & 0o777;
+    let m = fs::metadata(d2.path().join("app/conf"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
     assert_eq!(m, 0o750);
 
     // creates: skipped.
@@ -191,16 +236,30 @@ fn unarchive_tar_from_controller_and_remote() {
     assert_eq!(o.status, Status::Skipped);
 
     // dest must exist; an unknown format is refused.
-    assert!(run("unarchive", &json!({"src": tgz.to_string_lossy(), "remote_src": true, "dest": p(d2.path(), "nope")}), false).is_err());
+    assert!(run(
+        "unarchive",
+        &json!({"src": tgz.to_string_lossy(), "remote_src": true, "dest": p(d2.path(), "nope")}),
+        false
+    )
+    .is_err());
     let txt = arch.path().join("x.txt");
     fs::write(&txt, "not an archive at all").unwrap();
-    let e = run("unarchive", &json!({"src": txt.to_string_lossy(), "remote_src": true, "dest": d2.path().to_string_lossy()}), false);
-    assert!(e.unwrap_err().to_string().contains("Failed to find handler"));
+    let e = run(
+        "unarchive",
+        &json!({"src": txt.to_string_lossy(), "remote_src": true, "dest": d2.path().to_string_lossy()}),
+        false,
+    );
+    assert!(e
+        .unwrap_err()
+        .to_string()
+        .contains("Failed to find handler"));
 }
 
 #[test]
 fn unarchive_zip() {
-    if Command::new("zip").arg("-v").output().is_err() || Command::new("unzip").arg("-v").output().is_err() {
+    if Command::new("zip").arg("-v").output().is_err()
+        || Command::new("unzip").arg("-v").output().is_err()
+    {
         eprintln!("skipped: zip/unzip unavailable");
         return;
     }
@@ -226,10 +285,16 @@ fn unarchive_zip() {
         }
         let o = cycle("unarchive", &args, d.path(), Status::Changed);
         assert_eq!(o.data["handler"], "ZipArchive");
-        assert_eq!(fs::read_to_string(d.path().join("app/bin.sh")).unwrap(), "#!/bin/sh\necho hi\n");
+        assert_eq!(
+            fs::read_to_string(d.path().join("app/bin.sh")).unwrap(),
+            "#!/bin/sh\necho hi\n"
+        );
         fs::write(d.path().join("app/bin.sh"), "changed, longer content\n").unwrap();
         assert_eq!(ok("unarchive", &args, false).status, Status::Changed);
-        assert_eq!(fs::read_to_string(d.path().join("app/bin.sh")).unwrap(), "#!/bin/sh\necho hi\n");
+        assert_eq!(
+            fs::read_to_string(d.path().join("app/bin.sh")).unwrap(),
+            "#!/bin/sh\necho hi\n"
+        );
     }
 }
 
@@ -246,17 +311,39 @@ fn sysctl_edits_only_the_file() {
         }
         a
     };
-    let o = cycle("sysctl", &with(json!({"name": "vm.swappiness", "value": 10})), d.path(), Status::Changed);
-    assert_eq!(o.diffs[0].after, "# test\nvm.swappiness=10\nnet.core.somaxconn=128\n");
-    cycle("sysctl", &with(json!({"name": "vm.max_map_count", "value": "262144"})), d.path(), Status::Changed);
-    cycle("sysctl", &with(json!({"name": "net.core.somaxconn", "state": "absent"})), d.path(), Status::Changed);
+    let o = cycle(
+        "sysctl",
+        &with(json!({"name": "vm.swappiness", "value": 10})),
+        d.path(),
+        Status::Changed,
+    );
+    assert_eq!(
+        o.diffs[0].after,
+        "# test\nvm.swappiness=10\nnet.core.somaxconn=128\n"
+    );
+    cycle(
+        "sysctl",
+        &with(json!({"name": "vm.max_map_count", "value": "262144"})),
+        d.path(),
+        Status::Changed,
+    );
+    cycle(
+        "sysctl",
+        &with(json!({"name": "net.core.somaxconn", "state": "absent"})),
+        d.path(),
+        Status::Changed,
+    );
     assert_eq!(
         fs::read_to_string(&f).unwrap(),
         "# test\nvm.swappiness=10\nvm.max_map_count=262144\n"
     );
     // A missing file is created.
     let g = p(d.path(), "new.conf");
-    let o = ok("sysctl", &json!({"name": "vm.swappiness", "value": "1", "sysctl_file": g, "reload": false}), false);
+    let o = ok(
+        "sysctl",
+        &json!({"name": "vm.swappiness", "value": "1", "sysctl_file": g, "reload": false}),
+        false,
+    );
     assert_eq!(o.status, Status::Changed);
     assert_eq!(fs::read_to_string(&g).unwrap(), "vm.swappiness=1\n");
 }
@@ -293,39 +380,76 @@ fn service_with_a_sysv_script() {
     };
     let log = || fs::read_to_string(d.path().join("log")).unwrap_or_default();
 
-    let o = cycle("service", &args(json!({"state": "started", "enabled": true})), d.path(), Status::Changed);
+    let o = cycle(
+        "service",
+        &args(json!({"state": "started", "enabled": true})),
+        d.path(),
+        Status::Changed,
+    );
     assert_eq!(log(), "start\n");
     assert_eq!(o.data["manager"], "sysv");
-    assert_eq!(o.diffs[0].after, "name: fakesvc\nstate: started\nenabled: true\n");
+    assert_eq!(
+        o.diffs[0].after,
+        "name: fakesvc\nstate: started\nenabled: true\n"
+    );
     assert!(rc.join("rc2.d/S01fakesvc").exists());
-    assert!(fs::symlink_metadata(rc.join("rc5.d/S01fakesvc")).unwrap().file_type().is_symlink());
+    assert!(fs::symlink_metadata(rc.join("rc5.d/S01fakesvc"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
 
     // restarted: always a change; reloaded on a running service reloads.
     for (state, word) in [("restarted", "restart"), ("reloaded", "reload")] {
-        assert_eq!(ok("service", &args(json!({"state": state})), true).status, Status::Changed);
+        assert_eq!(
+            ok("service", &args(json!({"state": state})), true).status,
+            Status::Changed
+        );
         let o = ok("service", &args(json!({"state": state})), false);
         assert_eq!(o.status, Status::Changed);
         assert!(log().ends_with(&format!("{word}\n")));
     }
     // systemd falls back to the script on a host without systemd.
-    assert_eq!(ok("systemd", &args(json!({"state": "started"})), false).status, Status::Ok);
+    assert_eq!(
+        ok("systemd", &args(json!({"state": "started"})), false).status,
+        Status::Ok
+    );
 
-    cycle("service", &args(json!({"state": "stopped", "enabled": false})), d.path(), Status::Changed);
+    cycle(
+        "service",
+        &args(json!({"state": "stopped", "enabled": false})),
+        d.path(),
+        Status::Changed,
+    );
     assert!(!rc.join("rc2.d/S01fakesvc").exists());
     assert!(fs::symlink_metadata(rc.join("rc2.d/K01fakesvc")).is_ok());
     assert!(log().ends_with("stop\n"));
     // Enabling again turns the K link back into an S link.
-    cycle("service", &args(json!({"enabled": true})), d.path(), Status::Changed);
+    cycle(
+        "service",
+        &args(json!({"enabled": true})),
+        d.path(),
+        Status::Changed,
+    );
     assert!(fs::symlink_metadata(rc.join("rc2.d/S01fakesvc")).is_ok());
 
     // A missing service is a clear failure.
-    let e = run("service", &args(json!({"name": "nosuch", "state": "started"})), false);
-    assert!(e.unwrap_err().to_string().contains("Could not find the requested service nosuch"));
+    let e = run(
+        "service",
+        &args(json!({"name": "nosuch", "state": "started"})),
+        false,
+    );
+    assert!(e
+        .unwrap_err()
+        .to_string()
+        .contains("Could not find the requested service nosuch"));
 }
 
 #[test]
 fn apt_check_mode_only() {
-    if Command::new("dpkg-query").arg("--version").output().is_err()
+    if Command::new("dpkg-query")
+        .arg("--version")
+        .output()
+        .is_err()
         || Command::new("apt-get").arg("--version").output().is_err()
     {
         eprintln!("skipped: not a Debian host");
@@ -334,7 +458,11 @@ fn apt_check_mode_only() {
     // coreutils is installed on every Debian host: ok, nothing run.
     let o = ok("apt", &json!({"name": "coreutils"}), true);
     assert_eq!(o.status, Status::Ok);
-    let o = ok("package", &json!({"name": "coreutils", "state": "present"}), true);
+    let o = ok(
+        "package",
+        &json!({"name": "coreutils", "state": "present"}),
+        true,
+    );
     assert_eq!(o.status, Status::Ok);
     assert_eq!(o.data["use"], "apt");
     // Removing an installed, non-essential package would be a change (apt-get -s remove says
@@ -347,14 +475,32 @@ fn apt_check_mode_only() {
         let o = ok("apt", &json!({"name": "curl", "state": "absent"}), true);
         assert_eq!(o.status, Status::Changed);
         assert!(o.diffs[0].before.contains("curl="), "{:?}", o.diffs);
-        assert!(o.data["removed"].as_array().unwrap().iter().any(|r| r.as_str().unwrap().starts_with("curl=")));
+        assert!(o.data["removed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r.as_str().unwrap().starts_with("curl=")));
     }
     // An unknown package fails with apt's own message.
-    let e = run("apt", &json!({"name": "converge-no-such-package-xyz"}), true);
-    assert!(e.unwrap_err().to_string().contains("converge-no-such-package-xyz"));
+    let e = run(
+        "apt",
+        &json!({"name": "converge-no-such-package-xyz"}),
+        true,
+    );
+    assert!(e
+        .unwrap_err()
+        .to_string()
+        .contains("converge-no-such-package-xyz"));
     // Unsupported managers are named.
-    let e = run("package", &json!({"name": "x", "state": "present", "use": "dnf"}), true);
-    assert!(e.unwrap_err().to_string().contains("not yet supported by converge (found dnf)"));
+    let e = run(
+        "package",
+        &json!({"name": "x", "state": "present", "use": "dnf"}),
+        true,
+    );
+    assert!(e
+        .unwrap_err()
+        .to_string()
+        .contains("not yet supported by converge (found dnf)"));
 }
 
 #[test]
@@ -390,7 +536,15 @@ fn apt_key_fingerprints_match_gpg_and_keyring_is_idempotent() {
     let by_id = json!({"id": &ours[0][24..], "file": "/nonexistent", "keyring": kr});
     assert_eq!(ok("apt_key", &by_id, false).status, Status::Ok);
     let wrong = json!({"id": "DEADBEEFDEADBEEF", "file": ring.to_string_lossy(), "keyring": p(d.path(), "x.gpg")});
-    assert!(run("apt_key", &wrong, false).unwrap_err().to_string().contains("does not match"));
-    cycle("apt_key", &json!({"state": "absent", "keyring": kr}), d.path(), Status::Changed);
+    assert!(run("apt_key", &wrong, false)
+        .unwrap_err()
+        .to_string()
+        .contains("does not match"));
+    cycle(
+        "apt_key",
+        &json!({"state": "absent", "keyring": kr}),
+        d.path(),
+        Status::Changed,
+    );
     assert!(!Path::new(&kr).exists());
 }

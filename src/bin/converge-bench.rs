@@ -20,15 +20,24 @@ fn generate(dir: &std::path::Path) -> std::io::Result<()> {
     for g in 0..10 {
         let _ = writeln!(inv, "[group{g}]");
         for h in 0..HOSTS / 10 {
-            let _ = writeln!(inv, "host-{g}-{h} ansible_host=198.18.{g}.{} ansible_user=root", h + 10);
+            let _ = writeln!(
+                inv,
+                "host-{g}-{h} ansible_host=198.18.{g}.{} ansible_user=root",
+                h + 10
+            );
         }
         let _ = writeln!(inv, "[group{g}:vars]\nrack=r{g}\n");
     }
     inv.push_str("[all:vars]\ndomain=example.test\n");
     std::fs::write(dir.join("hosts.ini"), inv)?;
     std::fs::create_dir_all(dir.join("templates"))?;
-    std::fs::write(dir.join("templates/app.conf.j2"), "{% for i in range(3) %}line {{ i }} {{ inventory_hostname }}\n{% endfor %}")?;
-    let mut pb = String::from("- hosts: all\n  gather_facts: false\n  vars:\n    base: /srv/app\n  tasks:\n");
+    std::fs::write(
+        dir.join("templates/app.conf.j2"),
+        "{% for i in range(3) %}line {{ i }} {{ inventory_hostname }}\n{% endfor %}",
+    )?;
+    let mut pb = String::from(
+        "- hosts: all\n  gather_facts: false\n  vars:\n    base: /srv/app\n  tasks:\n",
+    );
     for i in 0..TASKS {
         let t = match i % 8 {
             0 => format!("    - name: dir {i}\n      file: path={{{{ base }}}}/d{i} state=directory mode=0755\n      tags: [dirs]\n"),
@@ -49,7 +58,11 @@ fn count(tasks: &[Task], filter: &TagFilter) -> usize {
     tasks
         .iter()
         .map(|t| match &t.action {
-            Action::Block { block, rescue, always } => count(block, filter) + count(rescue, filter) + count(always, filter),
+            Action::Block {
+                block,
+                rescue,
+                always,
+            } => count(block, filter) + count(rescue, filter) + count(always, filter),
             _ => usize::from(filter.selects(&t.tags)),
         })
         .sum()
@@ -98,7 +111,10 @@ fn main() {
             let hosts = inv.select(&play.hosts);
             let per_host = count(&play.tasks, &filter);
             for h in &hosts {
-                let vars = inv.host_vars(h, Some(&play.playbook_dir)).map(|v| v.len()).unwrap_or(0);
+                let vars = inv
+                    .host_vars(h, Some(&play.playbook_dir))
+                    .map(|v| v.len())
+                    .unwrap_or(0);
                 planned += per_host + usize::from(vars == usize::MAX);
             }
         }

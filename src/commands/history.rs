@@ -5,10 +5,12 @@ use crate::history::{self, History, ListFilter};
 use crate::report::{self, Format, RunStatus};
 
 fn open(path: Option<&std::path::Path>) -> Result<History, u8> {
-    history::resolve_path(path).and_then(|p| History::open(&p)).map_err(|e| {
-        eprintln!("error: cannot open the run history: {e:#}");
-        exit::ERROR
-    })
+    history::resolve_path(path)
+        .and_then(|p| History::open(&p))
+        .map_err(|e| {
+            eprintln!("error: cannot open the run history: {e:#}");
+            exit::ERROR
+        })
 }
 
 pub fn history(args: &HistoryArgs) -> u8 {
@@ -59,10 +61,19 @@ pub fn history(args: &HistoryArgs) -> u8 {
             return exit::BAD_OPTIONS;
         }
     };
-    let filter = ListFilter { host: args.host.clone(), playbook: args.playbook.clone(), status, mode: None, limit: args.limit };
+    let filter = ListFilter {
+        host: args.host.clone(),
+        playbook: args.playbook.clone(),
+        status,
+        mode: None,
+        limit: args.limit,
+    };
     match h.list(&filter) {
         Ok(runs) if args.json => {
-            println!("{}", serde_json::to_string_pretty(&runs).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&runs).unwrap_or_default()
+            );
             exit::OK
         }
         Ok(runs) => {

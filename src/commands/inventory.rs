@@ -20,7 +20,10 @@ pub fn run(args: &InventoryArgs) -> u8 {
         }
         return match inv.host_vars(h, None) {
             Ok(v) => {
-                println!("{}", serde_json::to_string_pretty(&Value::Object(v)).unwrap_or_default());
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&Value::Object(v)).unwrap_or_default()
+                );
                 exit::OK
             }
             Err(d) => {
@@ -32,7 +35,10 @@ pub fn run(args: &InventoryArgs) -> u8 {
     if args.graph {
         print!("{}", inv.to_graph(args.group.as_deref()));
     } else {
-        println!("{}", serde_json::to_string_pretty(&inv.to_list_json()).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&inv.to_list_json()).unwrap_or_default()
+        );
     }
     exit::OK
 }

@@ -30,7 +30,8 @@ pub fn parse_extra_vars(items: &[String]) -> Result<Map<String, Value>, String> 
     for item in items {
         let item = item.trim();
         if let Some(path) = item.strip_prefix('@') {
-            let node = crate::yaml::load_path(std::path::Path::new(path)).map_err(|d| d.to_string())?;
+            let node =
+                crate::yaml::load_path(std::path::Path::new(path)).map_err(|d| d.to_string())?;
             match node.to_json() {
                 Value::Object(m) => vars.extend(m),
                 Value::Null => {}
@@ -44,7 +45,8 @@ pub fn parse_extra_vars(items: &[String]) -> Result<Map<String, Value>, String> 
                 _ => return Err(format!("-e {item}: not a mapping")),
             }
         } else {
-            let parsed = crate::playbook::kv::parse_kv(item, false, &[]).map_err(|e| format!("-e {item}: {e}"))?;
+            let parsed = crate::playbook::kv::parse_kv(item, false, &[])
+                .map_err(|e| format!("-e {item}: {e}"))?;
             vars.extend(parsed);
         }
     }
@@ -87,14 +89,23 @@ fn load(playbooks: &[PathBuf], args: &RunArgs) -> Result<Loaded, u8> {
     for w in &warnings {
         eprintln!("[WARNING]: {w}");
     }
-    Ok(Loaded { inventory, books, templater, extra_vars })
+    Ok(Loaded {
+        inventory,
+        books,
+        templater,
+        extra_vars,
+    })
 }
 
 /// Values of variables whose names say they are secret, from every source known up front.
 fn redactor(l: &Loaded) -> Redactor {
     let mut red = Redactor::new();
     red.add_secret_vars(l.extra_vars.iter().map(|(k, v)| (k.as_str(), v)));
-    let dir = l.books.first().and_then(|b| b.plays.first()).map(|p| p.playbook_dir.clone());
+    let dir = l
+        .books
+        .first()
+        .and_then(|b| b.plays.first())
+        .map(|p| p.playbook_dir.clone());
     for h in l.inventory.hosts() {
         if let Ok(vars) = l.inventory.host_vars(&h.name, dir.as_deref()) {
             red.add_secret_vars(vars.iter().map(|(k, v)| (k.as_str(), v)));
@@ -141,19 +152,35 @@ fn printer(args: &RunArgs, diff: bool, check: bool) -> Printer {
 }
 
 /// One execution of the playbooks, with its report and its history record.
-fn execute(l: &Loaded, args: &RunArgs, playbooks: &[PathBuf], check: bool, diff: bool, out: Box<dyn EventSink>) -> (RunSummary, RunReport) {
+fn execute(
+    l: &Loaded,
+    args: &RunArgs,
+    playbooks: &[PathBuf],
+    check: bool,
+    diff: bool,
+    out: Box<dyn EventSink>,
+) -> (RunSummary, RunReport) {
     let mode = if check { Mode::Check } else { Mode::Apply };
     let names: Vec<String> = playbooks.iter().map(|p| p.display().to_string()).collect();
     let meta = RunMeta::for_run(mode, &names, &args.inventory);
     let red = redactor(l);
     let collector = Arc::new(ReportCollector::new(meta.clone(), red.clone()));
     let mut sinks: Vec<Box<dyn EventSink>> = vec![out, Box::new(Arc::clone(&collector))];
-    let history = if args.report.no_history { None } else { open_history(&args.report, &meta, &red) };
+    let history = if args.report.no_history {
+        None
+    } else {
+        open_history(&args.report, &meta, &red)
+    };
     if let Some(h) = &history {
         sinks.push(Box::new(Arc::clone(h)));
     }
     let fan = Fanout(sinks);
-    fan.emit(&Event::RunStart { playbooks: names, inventory: args.inventory.clone(), check, diff });
+    fan.emit(&Event::RunStart {
+        playbooks: names,
+        inventory: args.inventory.clone(),
+        check,
+        diff,
+    });
     let opts = options(args, l, check, diff);
     let summary = Executor::new(&l.inventory, Arc::clone(&l.templater), &opts, &fan).run(&l.books);
     if let Some(h) = &history {
@@ -181,7 +208,11 @@ fn open_history(r: &ReportArgs, meta: &RunMeta, red: &Redactor) -> Option<Arc<Hi
 
 /// Write the requested reports (`--format`, paired in order with `--output`); `default` is
 /// printed when no format was asked for.
-fn write_reports(r: &ReportArgs, report: &RunReport, default: Option<Format>) -> Result<(), String> {
+fn write_reports(
+    r: &ReportArgs,
+    report: &RunReport,
+    default: Option<Format>,
+) -> Result<(), String> {
     let mut formats: Vec<Format> = Vec::new();
     for f in &r.formats {
         for part in f.split(',') {
@@ -196,8 +227,12 @@ fn write_reports(r: &ReportArgs, report: &RunReport, default: Option<Format>) ->
     }
     for (i, f) in formats.iter().enumerate() {
         match r.outputs.get(i) {
-            Some(path) => report::write(*f, report, r.template.as_deref(), path).map_err(|e| format!("{e:#}"))?,
-            None => print!("{}", report::render(*f, report, r.template.as_deref()).map_err(|e| format!("{e:#}"))?),
+            Some(path) => report::write(*f, report, r.template.as_deref(), path)
+                .map_err(|e| format!("{e:#}"))?,
+            None => print!(
+                "{}",
+                report::render(*f, report, r.template.as_deref()).map_err(|e| format!("{e:#}"))?
+            ),
         }
     }
     Ok(())
@@ -237,7 +272,14 @@ pub fn run(playbooks: &[PathBuf], args: &RunArgs) -> u8 {
     if args.drift_correct {
         return drift_correct(&l, playbooks, args);
     }
-    let (summary, report) = execute(&l, args, playbooks, args.check, args.diff, Box::new(printer(args, args.diff, args.check)));
+    let (summary, report) = execute(
+        &l,
+        args,
+        playbooks,
+        args.check,
+        args.diff,
+        Box::new(printer(args, args.diff, args.check)),
+    );
     if let Err(e) = write_reports(&args.report, &report, None) {
         eprintln!("error: {e}");
         return exit::ERROR;
@@ -285,10 +327,24 @@ fn drift_correct(l: &Loaded, playbooks: &[PathBuf], args: &RunArgs) -> u8 {
         }
     };
     println!("converge: drift check (check mode)");
-    let (check, _) = execute(l, args, playbooks, true, true, Box::new(printer(args, true, true)));
+    let (check, _) = execute(
+        l,
+        args,
+        playbooks,
+        true,
+        true,
+        Box::new(printer(args, true, true)),
+    );
     let drifted: u32 = check.recap.values().map(|s| s.changed).sum();
     println!("converge: {drifted} change(s) found; applying");
-    let (applied, report) = execute(l, args, playbooks, false, args.diff, Box::new(printer(args, args.diff, false)));
+    let (applied, report) = execute(
+        l,
+        args,
+        playbooks,
+        false,
+        args.diff,
+        Box::new(printer(args, args.diff, false)),
+    );
     if let Err(e) = write_reports(&args.report, &report, None) {
         eprintln!("error: {e}");
     }
@@ -306,7 +362,13 @@ fn list(inventory: &Inventory, books: &[Playbook], args: &RunArgs) {
             if let Some(l) = &args.limit {
                 hosts = inventory.limit(hosts, l).unwrap_or_default();
             }
-            println!("\n  play #{} ({}): {}\tTAGS: [{}]", i + 1, play.hosts, play.name, play.tags.join(","));
+            println!(
+                "\n  play #{} ({}): {}\tTAGS: [{}]",
+                i + 1,
+                play.hosts,
+                play.name,
+                play.tags.join(",")
+            );
             if args.list_hosts {
                 println!("    pattern: ['{}']", play.hosts);
                 println!("    hosts ({}):", hosts.len());
@@ -317,7 +379,12 @@ fn list(inventory: &Inventory, books: &[Playbook], args: &RunArgs) {
             if args.list_tasks {
                 println!("    tasks:");
                 let filter = TagFilter::new(&args.tags, &args.skip_tags);
-                for list in [&play.pre_tasks, &play.role_tasks, &play.tasks, &play.post_tasks] {
+                for list in [
+                    &play.pre_tasks,
+                    &play.role_tasks,
+                    &play.tasks,
+                    &play.post_tasks,
+                ] {
                     print_tasks(list, &filter, 6);
                 }
             }
@@ -328,7 +395,11 @@ fn list(inventory: &Inventory, books: &[Playbook], args: &RunArgs) {
 fn print_tasks(tasks: &[Task], filter: &TagFilter, indent: usize) {
     for t in tasks {
         match &t.action {
-            Action::Block { block, rescue, always } => {
+            Action::Block {
+                block,
+                rescue,
+                always,
+            } => {
                 for l in [block, rescue, always] {
                     print_tasks(l, filter, indent);
                 }
@@ -338,7 +409,11 @@ fn print_tasks(tasks: &[Task], filter: &TagFilter, indent: usize) {
                     Some(r) => format!("{r} : {}", t.display_name()),
                     None => t.display_name(),
                 };
-                println!("{}{name}\tTAGS: [{}]", " ".repeat(indent), t.tags.join(", "));
+                println!(
+                    "{}{name}\tTAGS: [{}]",
+                    " ".repeat(indent),
+                    t.tags.join(", ")
+                );
             }
             _ => {}
         }

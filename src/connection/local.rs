@@ -61,7 +61,11 @@ impl Connection for LocalConnection {
     }
 
     fn with_become(&self, b: &Become) -> Box<dyn Connection> {
-        let wanted = if b.enabled { b.user.clone().unwrap_or_else(|| "root".to_string()) } else { Self::current_user() };
+        let wanted = if b.enabled {
+            b.user.clone().unwrap_or_else(|| "root".to_string())
+        } else {
+            Self::current_user()
+        };
         let become_user = (wanted != Self::current_user()).then_some(wanted);
         Box::new(LocalConnection {
             target: LocalTarget::new(),

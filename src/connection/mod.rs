@@ -80,7 +80,10 @@ impl Default for ConnectOptions {
 }
 
 /// Open a connection of the kind the spec names.
-pub fn open(spec: &ConnectionSpec, opts: &ConnectOptions) -> Result<Box<dyn Connection>, converge_modules::TargetError> {
+pub fn open(
+    spec: &ConnectionSpec,
+    opts: &ConnectOptions,
+) -> Result<Box<dyn Connection>, converge_modules::TargetError> {
     match spec.kind.as_str() {
         "local" => Ok(Box::new(local::LocalConnection::new(spec))),
         "ssh" => open_ssh(spec, opts),
@@ -91,6 +94,9 @@ pub fn open(spec: &ConnectionSpec, opts: &ConnectOptions) -> Result<Box<dyn Conn
 }
 
 /// The SSH transport (`ssh.rs`).
-fn open_ssh(spec: &ConnectionSpec, opts: &ConnectOptions) -> Result<Box<dyn Connection>, converge_modules::TargetError> {
+fn open_ssh(
+    spec: &ConnectionSpec,
+    opts: &ConnectOptions,
+) -> Result<Box<dyn Connection>, converge_modules::TargetError> {
     Ok(Box::new(ssh::SshConnection::connect(spec, opts)?))
 }

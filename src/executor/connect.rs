@@ -23,11 +23,18 @@ impl Executor<'_> {
         let render = |names: &[&str]| -> Option<String> {
             var_str(vars, names).map(|s| self.templater.render(&s, &ctx).unwrap_or(s))
         };
-        let implicit_local = self.inventory.host(host).is_none() && matches!(host, "localhost" | "127.0.0.1" | "::1");
+        let implicit_local = self.inventory.host(host).is_none()
+            && matches!(host, "localhost" | "127.0.0.1" | "::1");
         let d = &self.opts.defaults;
         let kind = render(&["ansible_connection"])
             .or_else(|| d.connection.clone())
-            .unwrap_or_else(|| if implicit_local { "local".into() } else { "ssh".into() });
+            .unwrap_or_else(|| {
+                if implicit_local {
+                    "local".into()
+                } else {
+                    "ssh".into()
+                }
+            });
         let kind = match kind.as_str() {
             "paramiko" | "smart" | "ssh" => "ssh".to_string(),
             other => other.to_string(),
@@ -35,17 +42,28 @@ impl Executor<'_> {
         ConnectionSpec {
             name: host.to_string(),
             kind,
-            address: render(&["ansible_host", "ansible_ssh_host"]).unwrap_or_else(|| host.to_string()),
+            address: render(&["ansible_host", "ansible_ssh_host"])
+                .unwrap_or_else(|| host.to_string()),
             port: render(&["ansible_port", "ansible_ssh_port"]).and_then(|p| p.parse().ok()),
             user: render(&["ansible_user", "ansible_ssh_user"]).or_else(|| d.remote_user.clone()),
-            private_key_file: render(&["ansible_ssh_private_key_file", "ansible_private_key_file"]).or_else(|| d.private_key.clone()),
-            password: render(&["ansible_password", "ansible_ssh_pass", "ansible_ssh_password"]),
-            host_key_checking: render(&["ansible_host_key_checking", "ansible_ssh_host_key_checking"]).map(|v| match to_bool(&Value::String(v.clone())) {
+            private_key_file: render(&["ansible_ssh_private_key_file", "ansible_private_key_file"])
+                .or_else(|| d.private_key.clone()),
+            password: render(&[
+                "ansible_password",
+                "ansible_ssh_pass",
+                "ansible_ssh_password",
+            ]),
+            host_key_checking: render(&[
+                "ansible_host_key_checking",
+                "ansible_ssh_host_key_checking",
+            ])
+            .map(|v| match to_bool(&Value::String(v.clone())) {
                 Some(false) => "off".to_string(),
                 Some(true) => "strict".to_string(),
                 None => v,
             }),
-            connect_timeout_secs: render(&["ansible_timeout", "ansible_ssh_timeout"]).and_then(|t| t.parse().ok()),
+            connect_timeout_secs: render(&["ansible_timeout", "ansible_ssh_timeout"])
+                .and_then(|t| t.parse().ok()),
             r#become: Become::default(),
         }
     }
@@ -59,23 +77,48 @@ impl Executor<'_> {
             method: None,
         };
         let kw = task.r#become.over(&self.play_become()).over(&cli);
-        let enabled = vars.get("ansible_become").and_then(to_bool).or(kw.enabled).unwrap_or(false);
+        let enabled = vars
+            .get("ansible_become")
+            .and_then(to_bool)
+            .or(kw.enabled)
+            .unwrap_or(false);
         Become {
             enabled,
-            method: var_str(vars, &["ansible_become_method"]).or(kw.method).unwrap_or_else(|| "sudo".into()),
+            method: var_str(vars, &["ansible_become_method"])
+                .or(kw.method)
+                .unwrap_or_else(|| "sudo".into()),
             user: var_str(vars, &["ansible_become_user"]).or(kw.user),
-            password: var_str(vars, &["ansible_become_password", "ansible_become_pass", "ansible_sudo_pass"]),
+            password: var_str(
+                vars,
+                &[
+                    "ansible_become_password",
+                    "ansible_become_pass",
+                    "ansible_sudo_pass",
+                ],
+            ),
         }
     }
 
     /// The host's connection (opened on first use and kept for the run), with the task's become.
-    pub(crate) fn connection_for(&self, task: &Task, host: &mut HostState, vars: &Map<String, Value>) -> Result<Box<dyn Connection>, String> {
+    pub(crate) fn connection_for(
+        &self,
+        task: &Task,
+        host: &mut HostState,
+        vars: &Map<String, Value>,
+    ) -> Result<Box<dyn Connection>, String> {
         if let Some(d) = &task.delegate_to {
-            let d = self.templater.render(d, &self.ctx_value(vars.clone())).unwrap_or_else(|_| d.clone());
+            let d = self
+                .templater
+                .render(d, &self.ctx_value(vars.clone()))
+                .unwrap_or_else(|_| d.clone());
             if d != host.name {
-                let dvars = self.inventory.host_vars(&d, None).map_err(|e| e.to_string())?;
+                let dvars = self
+                    .inventory
+                    .host_vars(&d, None)
+                    .map_err(|e| e.to_string())?;
                 let spec = self.connection_spec(&d, &dvars);
-                let conn = connection::open(&spec, &self.opts.connect).map_err(|e| e.to_string())?;
+                let conn =
+                    connection::open(&spec, &self.opts.connect).map_err(|e| e.to_string())?;
                 return Ok(conn.with_become(&self.become_for(task, vars)));
             }
         }

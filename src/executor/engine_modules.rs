@@ -41,7 +41,10 @@ impl Executor<'_> {
                     };
                     json!({ var: value, "changed": false, "_show": true })
                 } else {
-                    let msg = args.get("msg").cloned().unwrap_or(Value::String("Hello world!".into()));
+                    let msg = args
+                        .get("msg")
+                        .cloned()
+                        .unwrap_or(Value::String("Hello world!".into()));
                     json!({"msg": msg, "changed": false, "_show": true})
                 };
                 r.data = data;
@@ -54,13 +57,24 @@ impl Executor<'_> {
                     }
                 }
                 let mut r = HostResult::new(&name, ResultStatus::Ok);
-                let facts: Map<String, Value> = args.iter().filter(|(k, _)| *k != "cacheable").map(|(k, v)| (k.clone(), v.clone())).collect();
+                let facts: Map<String, Value> = args
+                    .iter()
+                    .filter(|(k, _)| *k != "cacheable")
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
                 r.data = json!({"changed": false, "ansible_facts": facts});
                 r
             }
             EngineModule::Assert => {
                 let that: Vec<String> = match args.get("that") {
-                    Some(Value::Array(a)) => a.iter().map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).collect(),
+                    Some(Value::Array(a)) => a
+                        .iter()
+                        .map(|v| {
+                            v.as_str()
+                                .map(str::to_string)
+                                .unwrap_or_else(|| v.to_string())
+                        })
+                        .collect(),
                     Some(Value::String(s)) => vec![s.clone()],
                     Some(Value::Bool(b)) => vec![if *b { "True".into() } else { "False".into() }],
                     _ => Vec::new(),
@@ -69,7 +83,11 @@ impl Executor<'_> {
                     match self.templater.eval_bool(cond, ctx) {
                         Ok(true) => {}
                         Ok(false) => {
-                            let msg = args.get("fail_msg").or_else(|| args.get("msg")).map(text).unwrap_or_else(|| "Assertion failed".into());
+                            let msg = args
+                                .get("fail_msg")
+                                .or_else(|| args.get("msg"))
+                                .map(text)
+                                .unwrap_or_else(|| "Assertion failed".into());
                             let mut r = failed(&name, msg);
                             if let Value::Object(m) = &mut r.data {
                                 m.insert("assertion".into(), Value::String(cond.clone()));
@@ -77,16 +95,33 @@ impl Executor<'_> {
                             }
                             return r;
                         }
-                        Err(e) => return failed(&name, format!("the conditional check '{cond}' failed: {e}")),
+                        Err(e) => {
+                            return failed(
+                                &name,
+                                format!("the conditional check '{cond}' failed: {e}"),
+                            )
+                        }
                     }
                 }
                 let mut r = HostResult::new(&name, ResultStatus::Ok);
-                let msg = args.get("success_msg").map(text).unwrap_or_else(|| "All assertions passed".into());
+                let msg = args
+                    .get("success_msg")
+                    .map(text)
+                    .unwrap_or_else(|| "All assertions passed".into());
                 let quiet = args.get("quiet").and_then(to_bool).unwrap_or(false);
-                r.data = if quiet { json!({"changed": false, "msg": msg}) } else { json!({"changed": false, "msg": msg, "_show": "all"}) };
+                r.data = if quiet {
+                    json!({"changed": false, "msg": msg})
+                } else {
+                    json!({"changed": false, "msg": msg, "_show": "all"})
+                };
                 r
             }
-            EngineModule::Fail => failed(&name, args.get("msg").map(text).unwrap_or_else(|| "Failed as requested from task".into())),
+            EngineModule::Fail => failed(
+                &name,
+                args.get("msg")
+                    .map(text)
+                    .unwrap_or_else(|| "Failed as requested from task".into()),
+            ),
             EngineModule::IncludeVars => {
                 let file = args.get("file").and_then(Value::as_str).unwrap_or_default();
                 let Some(path) = find_in(&task.origin.search_path("vars"), file) else {
@@ -97,11 +132,17 @@ impl Executor<'_> {
                         let loaded = match node.to_json() {
                             Value::Object(m) => m,
                             Value::Null => Map::new(),
-                            _ => return failed(&name, format!("{} must hold a mapping", path.display())),
+                            _ => {
+                                return failed(
+                                    &name,
+                                    format!("{} must hold a mapping", path.display()),
+                                )
+                            }
                         };
                         match args.get("name").and_then(Value::as_str) {
                             Some(n) => {
-                                host.vars.insert(n.to_string(), Value::Object(loaded.clone()));
+                                host.vars
+                                    .insert(n.to_string(), Value::Object(loaded.clone()));
                             }
                             None => host.vars.extend(loaded.clone()),
                         }
@@ -113,21 +154,35 @@ impl Executor<'_> {
                 }
             }
             EngineModule::Setup => self.gather_facts(task, host, vars),
-            EngineModule::Meta | EngineModule::IncludeTasks | EngineModule::ImportTasks | EngineModule::IncludeRole | EngineModule::ImportRole => {
+            EngineModule::Meta
+            | EngineModule::IncludeTasks
+            | EngineModule::ImportTasks
+            | EngineModule::IncludeRole
+            | EngineModule::ImportRole => {
                 let _ = check;
-                failed(&name, "internal: control module reached the module runner".into())
+                failed(
+                    &name,
+                    "internal: control module reached the module runner".into(),
+                )
             }
         }
     }
 
     /// Gather facts in one command on the host.
-    pub(crate) fn gather_facts(&self, task: &Task, host: &mut HostState, vars: &Map<String, Value>) -> HostResult {
+    pub(crate) fn gather_facts(
+        &self,
+        task: &Task,
+        host: &mut HostState,
+        vars: &Map<String, Value>,
+    ) -> HostResult {
         let name = host.name.clone();
         let conn = match self.connection_for(task, host, vars) {
             Ok(c) => c,
             Err(e) => return super::task_runner::unreachable_result(&name, e),
         };
-        match conn.run(&converge_modules::Command::shell(super::facts::GATHER_SCRIPT)) {
+        match conn.run(&converge_modules::Command::shell(
+            super::facts::GATHER_SCRIPT,
+        )) {
             Ok(out) if out.success() => {
                 let facts = super::facts::parse(&out.stdout_str());
                 host.facts = facts.clone();
@@ -136,7 +191,14 @@ impl Executor<'_> {
                 r.data = json!({"changed": false, "ansible_facts": facts});
                 r
             }
-            Ok(out) => failed(&name, format!("gathering facts failed (rc={}): {}", out.rc, out.stderr_str().trim())),
+            Ok(out) => failed(
+                &name,
+                format!(
+                    "gathering facts failed (rc={}): {}",
+                    out.rc,
+                    out.stderr_str().trim()
+                ),
+            ),
             Err(converge_modules::TargetError::Unreachable(m)) => {
                 host.connection = None;
                 super::task_runner::unreachable_result(&name, m)
@@ -147,11 +209,22 @@ impl Executor<'_> {
 
     /// The controller-side half of `template` and `copy`: read (and render) local files and pass
     /// their content to the host module through its internal arguments.
-    pub(crate) fn controller_side(&self, module: &str, task: &Task, args: &mut Map<String, Value>, ctx: &minijinja::Value) -> Result<(), String> {
+    pub(crate) fn controller_side(
+        &self,
+        module: &str,
+        task: &Task,
+        args: &mut Map<String, Value>,
+        ctx: &minijinja::Value,
+    ) -> Result<(), String> {
         match module {
             "template" => {
-                let src = args.get("src").and_then(Value::as_str).map(str::to_string).ok_or("template needs `src`")?;
-                let path = find_in(&task.origin.search_path("templates"), &src).ok_or_else(|| format!("could not find template `{src}`"))?;
+                let src = args
+                    .get("src")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .ok_or("template needs `src`")?;
+                let path = find_in(&task.origin.search_path("templates"), &src)
+                    .ok_or_else(|| format!("could not find template `{src}`"))?;
                 let file = SourceFile::read(&path)?;
                 let rendered = self.templater.render(&file.text, ctx).map_err(|e| {
                     let line = e.line.map(|l| format!(":{l}")).unwrap_or_default();
@@ -161,13 +234,16 @@ impl Executor<'_> {
                 Ok(())
             }
             "copy" => {
-                if args.get("remote_src").and_then(to_bool).unwrap_or(false) || args.contains_key("content") {
+                if args.get("remote_src").and_then(to_bool).unwrap_or(false)
+                    || args.contains_key("content")
+                {
                     return Ok(());
                 }
                 let Some(src) = args.get("src").and_then(Value::as_str).map(str::to_string) else {
                     return Ok(());
                 };
-                let path = find_in(&task.origin.search_path("files"), &src).ok_or_else(|| format!("could not find `{src}` for copy"))?;
+                let path = find_in(&task.origin.search_path("files"), &src)
+                    .ok_or_else(|| format!("could not find `{src}` for copy"))?;
                 let b64 = base64::engine::general_purpose::STANDARD;
                 if path.is_dir() {
                     let mut files = Vec::new();
@@ -175,7 +251,8 @@ impl Executor<'_> {
                     args.insert("_files".into(), Value::Array(files));
                     args.insert("_src_is_dir".into(), Value::Bool(true));
                 } else {
-                    let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                    let bytes = std::fs::read(&path)
+                        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
                     args.insert("_content_b64".into(), Value::String(b64.encode(bytes)));
                 }
                 Ok(())
@@ -185,19 +262,29 @@ impl Executor<'_> {
     }
 }
 
-fn collect_dir(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<Value>, b64: &base64::engine::GeneralPurpose) -> Result<(), String> {
+fn collect_dir(
+    root: &std::path::Path,
+    dir: &std::path::Path,
+    out: &mut Vec<Value>,
+    b64: &base64::engine::GeneralPurpose,
+) -> Result<(), String> {
     use std::os::unix::fs::PermissionsExt;
-    let mut entries: Vec<_> = std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?.filter_map(Result::ok).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+        .filter_map(Result::ok)
+        .collect();
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
         let p = e.path();
         let rel = p.strip_prefix(root).unwrap_or(&p).display().to_string();
-        let meta = std::fs::metadata(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+        let meta =
+            std::fs::metadata(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
         if meta.is_dir() {
             out.push(json!({"path": rel, "dir": true, "mode": format!("0{:o}", meta.permissions().mode() & 0o7777)}));
             collect_dir(root, &p, out, b64)?;
         } else {
-            let bytes = std::fs::read(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+            let bytes =
+                std::fs::read(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
             out.push(json!({"path": rel, "content_b64": b64.encode(bytes), "mode": format!("0{:o}", meta.permissions().mode() & 0o7777)}));
         }
     }

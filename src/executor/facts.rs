@@ -52,7 +52,10 @@ fn kv(lines: &[&str]) -> Map<String, Value> {
     let mut m = Map::new();
     for l in lines {
         if let Some((k, v)) = l.split_once('=') {
-            m.insert(k.to_string(), Value::String(v.trim_matches('"').to_string()));
+            m.insert(
+                k.to_string(),
+                Value::String(v.trim_matches('"').to_string()),
+            );
         }
     }
     m
@@ -83,15 +86,30 @@ fn os_family(id: &str, id_like: &str) -> &'static str {
 /// Turn the script's output into `ansible_facts` (keys without the `ansible_` prefix).
 pub fn parse(out: &str) -> Map<String, Value> {
     let secs = sections(out);
-    let get = |name: &str| secs.iter().find(|(n, _)| *n == name).map(|(_, l)| l.clone()).unwrap_or_default();
+    let get = |name: &str| {
+        secs.iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, l)| l.clone())
+            .unwrap_or_default()
+    };
     let basic = kv(&get("basic"));
     let os = kv(&get("os-release"));
     let mut facts = Map::new();
     let hostname = s(&basic, "hostname");
     let fqdn = s(&basic, "fqdn");
-    facts.insert("hostname".into(), json!(hostname.split('.').next().unwrap_or(&hostname)));
+    facts.insert(
+        "hostname".into(),
+        json!(hostname.split('.').next().unwrap_or(&hostname)),
+    );
     facts.insert("nodename".into(), json!(hostname));
-    facts.insert("fqdn".into(), json!(if fqdn.is_empty() { hostname.clone() } else { fqdn }));
+    facts.insert(
+        "fqdn".into(),
+        json!(if fqdn.is_empty() {
+            hostname.clone()
+        } else {
+            fqdn
+        }),
+    );
     facts.insert("kernel".into(), json!(s(&basic, "kernel")));
     facts.insert("kernel_version".into(), json!(s(&basic, "kernel_version")));
     facts.insert("architecture".into(), json!(s(&basic, "machine")));
@@ -108,15 +126,37 @@ pub fn parse(out: &str) -> Map<String, Value> {
     let version = s(&os, "VERSION_ID");
     facts.insert("distribution".into(), json!(distribution));
     facts.insert("distribution_version".into(), json!(version));
-    facts.insert("distribution_major_version".into(), json!(version.split('.').next().unwrap_or("")));
-    facts.insert("distribution_release".into(), json!(s(&os, "VERSION_CODENAME")));
-    facts.insert("os_family".into(), json!(os_family(&id, &s(&os, "ID_LIKE"))));
+    facts.insert(
+        "distribution_major_version".into(),
+        json!(version.split('.').next().unwrap_or("")),
+    );
+    facts.insert(
+        "distribution_release".into(),
+        json!(s(&os, "VERSION_CODENAME")),
+    );
+    facts.insert(
+        "os_family".into(),
+        json!(os_family(&id, &s(&os, "ID_LIKE"))),
+    );
     let nproc: u64 = s(&basic, "nproc").parse().unwrap_or(1);
     facts.insert("processor_vcpus".into(), json!(nproc));
     facts.insert("processor_count".into(), json!(nproc));
     facts.insert("processor_cores".into(), json!(nproc));
-    let mem = kv(&get("meminfo").iter().map(|l| l.replacen(':', "=", 1)).collect::<Vec<_>>().iter().map(String::as_str).collect::<Vec<_>>());
-    let mb = |k: &str| -> u64 { s(&mem, k).split_whitespace().next().and_then(|n| n.parse::<u64>().ok()).unwrap_or(0) / 1024 };
+    let mem = kv(&get("meminfo")
+        .iter()
+        .map(|l| l.replacen(':', "=", 1))
+        .collect::<Vec<_>>()
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>());
+    let mb = |k: &str| -> u64 {
+        s(&mem, k)
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0)
+            / 1024
+    };
     facts.insert("memtotal_mb".into(), json!(mb("MemTotal")));
     facts.insert("memfree_mb".into(), json!(mb("MemFree")));
     facts.insert("swaptotal_mb".into(), json!(mb("SwapTotal")));
@@ -137,8 +177,14 @@ pub fn parse(out: &str) -> Map<String, Value> {
     };
     facts.insert("pkg_mgr".into(), json!(pkg));
     facts.insert("user_id".into(), json!(s(&basic, "user_id")));
-    facts.insert("user_uid".into(), json!(s(&basic, "user_uid").parse::<u64>().unwrap_or(0)));
-    facts.insert("user_gid".into(), json!(s(&basic, "user_gid").parse::<u64>().unwrap_or(0)));
+    facts.insert(
+        "user_uid".into(),
+        json!(s(&basic, "user_uid").parse::<u64>().unwrap_or(0)),
+    );
+    facts.insert(
+        "user_gid".into(),
+        json!(s(&basic, "user_gid").parse::<u64>().unwrap_or(0)),
+    );
     facts.insert("user_dir".into(), json!(s(&basic, "user_dir")));
     let ipv4 = s(&basic, "ipv4");
     let address = ipv4.split('/').next().unwrap_or("").to_string();
@@ -147,7 +193,14 @@ pub fn parse(out: &str) -> Map<String, Value> {
         "default_ipv4".into(),
         json!({"address": address, "interface": s(&basic, "iface"), "gateway": gateway, "prefix": ipv4.split('/').nth(1).unwrap_or("")}),
     );
-    facts.insert("all_ipv4_addresses".into(), json!(if address.is_empty() { vec![] } else { vec![address] }));
+    facts.insert(
+        "all_ipv4_addresses".into(),
+        json!(if address.is_empty() {
+            vec![]
+        } else {
+            vec![address]
+        }),
+    );
     facts.insert("env".into(), Value::Object(kv(&get("env"))));
     facts
 }

@@ -67,7 +67,10 @@ impl HostState {
         let mut m = (*self.inventory_vars).clone();
         add_facts(&mut m, &self.facts);
         m.extend(self.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
-        m.insert("inventory_hostname".into(), Value::String(self.name.clone()));
+        m.insert(
+            "inventory_hostname".into(),
+            Value::String(self.name.clone()),
+        );
         m
     }
 }

@@ -8,8 +8,13 @@ pub fn items(l: &Loop, rendered: Value) -> Result<Vec<Value>, String> {
         match v {
             Value::Array(a) => Ok(a),
             Value::Null => Ok(Vec::new()),
-            Value::String(s) if matches!(l.kind, LoopKind::Items | LoopKind::Plain) => Ok(vec![Value::String(s)]),
-            other => Err(format!("the loop value must be a list, got {}", kind(&other))),
+            Value::String(s) if matches!(l.kind, LoopKind::Items | LoopKind::Plain) => {
+                Ok(vec![Value::String(s)])
+            }
+            other => Err(format!(
+                "the loop value must be a list, got {}",
+                kind(&other)
+            )),
         }
     };
     match l.kind {
@@ -24,9 +29,16 @@ pub fn items(l: &Loop, rendered: Value) -> Result<Vec<Value>, String> {
             }
             Ok(out)
         }
-        LoopKind::Indexed => Ok(as_list(rendered)?.into_iter().enumerate().map(|(i, v)| json!([i, v])).collect()),
+        LoopKind::Indexed => Ok(as_list(rendered)?
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| json!([i, v]))
+            .collect()),
         LoopKind::Dict => match rendered {
-            Value::Object(m) => Ok(m.into_iter().map(|(k, v)| json!({"key": k, "value": v})).collect()),
+            Value::Object(m) => Ok(m
+                .into_iter()
+                .map(|(k, v)| json!({"key": k, "value": v}))
+                .collect()),
             other => Err(format!("with_dict needs a mapping, got {}", kind(&other))),
         },
         LoopKind::Fileglob => {
@@ -60,7 +72,11 @@ fn glob(pattern: &str) -> Vec<String> {
         (Some(d), Some(f)) => (d.to_path_buf(), f.to_string_lossy().to_string()),
         _ => return Vec::new(),
     };
-    let Ok(rd) = std::fs::read_dir(if dir.as_os_str().is_empty() { std::path::Path::new(".") } else { &dir }) else {
+    let Ok(rd) = std::fs::read_dir(if dir.as_os_str().is_empty() {
+        std::path::Path::new(".")
+    } else {
+        &dir
+    }) else {
         return Vec::new();
     };
     let mut out: Vec<String> = rd

@@ -89,7 +89,12 @@ pub struct Executor<'a> {
 }
 
 impl<'a> Executor<'a> {
-    pub fn new(inventory: &'a Inventory, templater: Arc<Templater>, opts: &'a RunOptions, sink: &'a dyn EventSink) -> Self {
+    pub fn new(
+        inventory: &'a Inventory,
+        templater: Arc<Templater>,
+        opts: &'a RunOptions,
+        sink: &'a dyn EventSink,
+    ) -> Self {
         Executor {
             inventory,
             templater,
@@ -102,7 +107,10 @@ impl<'a> Executor<'a> {
     }
 
     pub(crate) fn play_become(&self) -> BecomeOpts {
-        self.current_become.lock().map(|b| b.clone()).unwrap_or_default()
+        self.current_become
+            .lock()
+            .map(|b| b.clone())
+            .unwrap_or_default()
     }
 
     pub(crate) fn record_error(&self, e: String) {
@@ -112,7 +120,11 @@ impl<'a> Executor<'a> {
     }
 
     /// The state of a host, created on first use with its inventory variables.
-    pub(crate) fn host_state(&self, name: &str, playbook_dir: &std::path::Path) -> Arc<Mutex<HostState>> {
+    pub(crate) fn host_state(
+        &self,
+        name: &str,
+        playbook_dir: &std::path::Path,
+    ) -> Arc<Mutex<HostState>> {
         let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(h) = hosts.get(name) {
             return Arc::clone(h);

@@ -37,21 +37,32 @@ impl Executor<'_> {
                 }
             }
         }
-        self.sink.emit(&Event::PlayStart { name: play.name.clone(), hosts: names.clone() });
+        self.sink.emit(&Event::PlayStart {
+            name: play.name.clone(),
+            hosts: names.clone(),
+        });
         if names.is_empty() {
-            self.sink.emit(&Event::NoHostsMatched { pattern: play.hosts.clone() });
+            self.sink.emit(&Event::NoHostsMatched {
+                pattern: play.hosts.clone(),
+            });
             self.sink.emit(&Event::PlayEnd);
             return;
         }
         if let Ok(mut b) = self.current_become.lock() {
             *b = play.r#become.clone();
         }
-        let all: Vec<Host> = names.iter().map(|n| self.host_state(n, &play.playbook_dir)).collect();
+        let all: Vec<Host> = names
+            .iter()
+            .map(|n| self.host_state(n, &play.playbook_dir))
+            .collect();
         // Hosts that failed in an earlier play stay out, as in Ansible.
-        let all: Vec<Host> = all.into_iter().filter(|h| {
-            let st = lock(h);
-            !st.failed && !st.unreachable
-        }).collect();
+        let all: Vec<Host> = all
+            .into_iter()
+            .filter(|h| {
+                let st = lock(h);
+                !st.failed && !st.unreachable
+            })
+            .collect();
         for batch in batches(&all, &play.serial) {
             let batch_names: Vec<String> = batch.iter().map(|h| lock(h).name.clone()).collect();
             for h in &batch {
@@ -71,11 +82,22 @@ impl Executor<'_> {
             magic.insert("ansible_diff_mode".into(), json!(self.opts.diff));
             magic.insert("ansible_verbosity".into(), json!(self.opts.verbosity));
             magic.insert("ansible_forks".into(), json!(self.opts.forks));
-            magic.insert("ansible_run_tags".into(), json!(if self.opts.tags.only.is_empty() { vec!["all".to_string()] } else { self.opts.tags.only.clone() }));
+            magic.insert(
+                "ansible_run_tags".into(),
+                json!(if self.opts.tags.only.is_empty() {
+                    vec!["all".to_string()]
+                } else {
+                    self.opts.tags.only.clone()
+                }),
+            );
             magic.insert("ansible_skip_tags".into(), json!(self.opts.tags.skip));
             magic.insert("ansible_version".into(), json!({"full": "2.19.0", "major": 2, "minor": 19, "revision": 0, "string": "2.19.0 (converge)"}));
             magic.insert("omit".into(), json!(crate::template::OMIT));
-            let run = PlayRun { play, hosts: batch, magic };
+            let run = PlayRun {
+                play,
+                hosts: batch,
+                magic,
+            };
             self.load_vars_files(&run);
             if play.gather_facts {
                 self.gather_all(&run);
@@ -109,7 +131,9 @@ impl Executor<'_> {
             let failed = run.hosts.iter().filter(|h| lock(h).failed).count();
             if let Some(pct) = play.max_fail_percentage {
                 if failed as f64 * 100.0 / run.hosts.len() as f64 > pct {
-                    self.sink.emit(&Event::Warning(format!("max_fail_percentage {pct}% exceeded: the play stops")));
+                    self.sink.emit(&Event::Warning(format!(
+                        "max_fail_percentage {pct}% exceeded: the play stops"
+                    )));
                     break;
                 }
             }
@@ -121,7 +145,12 @@ impl Executor<'_> {
     }
 
     fn shared<'s>(&'s self, run: &'s PlayRun, hostvars: Option<Arc<Value>>) -> SharedVars<'s> {
-        SharedVars { play: run.play, extra_vars: &self.opts.extra_vars, magic: &run.magic, hostvars }
+        SharedVars {
+            play: run.play,
+            extra_vars: &self.opts.extra_vars,
+            magic: &run.magic,
+            hostvars,
+        }
     }
 
     fn load_vars_files(&self, run: &PlayRun) {
@@ -149,21 +178,32 @@ impl Executor<'_> {
                             st.play_vars_files.extend(m);
                         }
                     }
-                    Err(d) => self.record_error(format!("{}: vars_files `{name}`: {d}", vf.span.location())),
+                    Err(d) => self
+                        .record_error(format!("{}: vars_files `{name}`: {d}", vf.span.location())),
                 }
             }
         }
     }
 
     fn gather_all(&self, run: &PlayRun) {
-        let todo: Vec<Host> = run.hosts.iter().filter(|h| {
-            let st = lock(h);
-            st.active() && !st.facts_gathered
-        }).cloned().collect();
+        let todo: Vec<Host> = run
+            .hosts
+            .iter()
+            .filter(|h| {
+                let st = lock(h);
+                st.active() && !st.facts_gathered
+            })
+            .cloned()
+            .collect();
         if todo.is_empty() {
             return;
         }
-        self.sink.emit(&Event::TaskStart { name: "Gathering Facts".into(), role: None, handler: false, hosts: todo.len() });
+        self.sink.emit(&Event::TaskStart {
+            name: "Gathering Facts".into(),
+            role: None,
+            handler: false,
+            hosts: todo.len(),
+        });
         let shared = self.shared(run, None);
         let setup_task = setup_task(run.play);
         super::parallel::map(&todo, self.opts.forks, |h| {
@@ -182,7 +222,13 @@ impl Executor<'_> {
     fn prefetch_all(&self, run: &PlayRun) {
         let play = run.play;
         let mut tasks = Vec::new();
-        for list in [&play.pre_tasks, &play.role_tasks, &play.tasks, &play.post_tasks, &play.handlers] {
+        for list in [
+            &play.pre_tasks,
+            &play.role_tasks,
+            &play.tasks,
+            &play.post_tasks,
+            &play.handlers,
+        ] {
             collect_module_tasks(list, &mut tasks);
         }
         tasks.retain(|t| !super::prefetch::path_args(t).is_empty() && t.delegate_to.is_none());
@@ -206,12 +252,16 @@ impl Executor<'_> {
             }
             let mut paths: Vec<String> = Vec::new();
             for t in &tasks {
-                let Action::Module { args, .. } = &t.action else { continue };
+                let Action::Module { args, .. } = &t.action else {
+                    continue;
+                };
                 let loop_var = &t.loop_control.loop_var;
                 let vars = task_vars(&shared, &st, Some(t), &groups);
                 let ctx = self.ctx_value(vars);
                 for name in super::prefetch::path_args(t) {
-                    let Some(Value::String(raw)) = args.get(name) else { continue };
+                    let Some(Value::String(raw)) = args.get(name) else {
+                        continue;
+                    };
                     if t.loop_.is_some() && raw.contains(loop_var.as_str()) {
                         continue;
                     }
@@ -242,10 +292,16 @@ impl Executor<'_> {
                 return;
             }
             match &task.action {
-                Action::Block { block, rescue, always } => self.run_block(run, block, rescue, always, &active),
+                Action::Block {
+                    block,
+                    rescue,
+                    always,
+                } => self.run_block(run, block, rescue, always, &active),
                 Action::Meta(m) => self.meta(run, task, m, &active),
                 Action::IncludeTasks { file, .. } => self.include_tasks(run, task, file, &active),
-                Action::IncludeRole { name, tasks_from, .. } => self.include_role(run, task, name, tasks_from.as_deref(), &active),
+                Action::IncludeRole {
+                    name, tasks_from, ..
+                } => self.include_role(run, task, name, tasks_from.as_deref(), &active),
                 Action::Module { .. } => {
                     if self.opts.tags.selects(&task.tags) {
                         self.run_module_task(run, task, &active, false);
@@ -261,7 +317,14 @@ impl Executor<'_> {
         }
     }
 
-    fn run_block(&self, run: &PlayRun, block: &[Task], rescue: &[Task], always: &[Task], hosts: &[Host]) {
+    fn run_block(
+        &self,
+        run: &PlayRun,
+        block: &[Task],
+        rescue: &[Task],
+        always: &[Task],
+        hosts: &[Host],
+    ) {
         self.run_list(run, block, hosts);
         let failed_here: Vec<Host> = hosts.iter().filter(|h| lock(h).failed).cloned().collect();
         if !rescue.is_empty() && !failed_here.is_empty() {
@@ -279,7 +342,11 @@ impl Executor<'_> {
             for h in hosts {
                 lock(h).failed = false;
             }
-            let reachable: Vec<Host> = hosts.iter().filter(|h| !lock(h).unreachable).cloned().collect();
+            let reachable: Vec<Host> = hosts
+                .iter()
+                .filter(|h| !lock(h).unreachable)
+                .cloned()
+                .collect();
             self.run_list(run, always, &reachable);
             for (h, f) in hosts.iter().zip(was_failed) {
                 if f {
@@ -369,7 +436,12 @@ impl Executor<'_> {
             }
         }
         if !groups_by_file.is_empty() {
-            self.sink.emit(&Event::TaskStart { name: task.display_name(), role: task.origin.role.clone(), handler: false, hosts: hosts.len() });
+            self.sink.emit(&Event::TaskStart {
+                name: task.display_name(),
+                role: task.origin.role.clone(),
+                handler: false,
+                hosts: hosts.len(),
+            });
             for (path, hs) in &groups_by_file {
                 for h in hs {
                     let mut st = lock(h);
@@ -392,7 +464,10 @@ impl Executor<'_> {
                 Err(d) => {
                     for h in &hs {
                         let mut st = lock(h);
-                        let mut r = failed(&st.name, format!("could not include {}:\n{d}", path.display()));
+                        let mut r = failed(
+                            &st.name,
+                            format!("could not include {}:\n{d}", path.display()),
+                        );
                         self.account(&mut st, task, &mut r, false);
                         self.sink.emit(&Event::HostResult(r));
                     }
@@ -401,18 +476,35 @@ impl Executor<'_> {
         }
     }
 
-    fn include_role(&self, run: &PlayRun, task: &Task, name: &str, tasks_from: Option<&str>, hosts: &[Host]) {
+    fn include_role(
+        &self,
+        run: &PlayRun,
+        task: &Task,
+        name: &str,
+        tasks_from: Option<&str>,
+        hosts: &[Host],
+    ) {
         let shared = self.shared(run, None);
-        let selected: Vec<Host> = hosts.iter().filter(|h| {
-            let st = lock(h);
-            let groups = self.inventory.group_names(&st.name);
-            let ctx = self.ctx_value(task_vars(&shared, &st, Some(task), &groups));
-            self.conditions_hold(&task.when, &ctx).unwrap_or(false)
-        }).cloned().collect();
+        let selected: Vec<Host> = hosts
+            .iter()
+            .filter(|h| {
+                let st = lock(h);
+                let groups = self.inventory.group_names(&st.name);
+                let ctx = self.ctx_value(task_vars(&shared, &st, Some(task), &groups));
+                self.conditions_hold(&task.when, &ctx).unwrap_or(false)
+            })
+            .cloned()
+            .collect();
         if selected.is_empty() {
             return;
         }
-        match load_role_at_runtime(name, tasks_from, task.vars.clone(), &run.play.playbook_dir, &self.templater) {
+        match load_role_at_runtime(
+            name,
+            tasks_from,
+            task.vars.clone(),
+            &run.play.playbook_dir,
+            &self.templater,
+        ) {
             Ok((mut tasks, _handlers)) => {
                 for t in &mut tasks {
                     inherit_into(t, task);
@@ -439,13 +531,24 @@ impl Executor<'_> {
             handler,
             hosts: hosts.len(),
         });
-        let hostvars = if mentions(task, "hostvars") { Some(Arc::new(self.hostvars_snapshot(run))) } else { None };
-        let tctx = TaskCtx { shared: self.shared(run, hostvars) };
-        let targets: Vec<Host> = if task.run_once { hosts.iter().take(1).cloned().collect() } else { hosts.to_vec() };
+        let hostvars = if mentions(task, "hostvars") {
+            Some(Arc::new(self.hostvars_snapshot(run)))
+        } else {
+            None
+        };
+        let tctx = TaskCtx {
+            shared: self.shared(run, hostvars),
+        };
+        let targets: Vec<Host> = if task.run_once {
+            hosts.iter().take(1).cloned().collect()
+        } else {
+            hosts.to_vec()
+        };
         let results = super::parallel::map(&targets, self.opts.forks, |h| {
             let mut st = lock(h);
             let mut r = self.run_task_on_host(&tctx, task, &mut st);
-            let ignore = r.status == ResultStatus::Failed && self.flag(&task.ignore_errors, &st, task, &tctx.shared);
+            let ignore = r.status == ResultStatus::Failed
+                && self.flag(&task.ignore_errors, &st, task, &tctx.shared);
             self.account(&mut st, task, &mut r, ignore);
             self.sink.emit(&Event::HostResult(r.clone()));
             r
@@ -483,7 +586,13 @@ impl Executor<'_> {
     }
 
     /// Update the recap counters and handler notifications for one result, as Ansible does.
-    pub(crate) fn account(&self, st: &mut HostState, task: &Task, r: &mut HostResult, ignore: bool) {
+    pub(crate) fn account(
+        &self,
+        st: &mut HostState,
+        task: &Task,
+        r: &mut HostResult,
+        ignore: bool,
+    ) {
         match r.status {
             ResultStatus::Ok => st.stats.ok += 1,
             ResultStatus::Changed => {
@@ -504,7 +613,11 @@ impl Executor<'_> {
                     r.ignored = true;
                     st.stats.ok += 1;
                     st.stats.ignored += 1;
-                    if r.data.get("changed").and_then(Value::as_bool).unwrap_or(false) {
+                    if r.data
+                        .get("changed")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false)
+                    {
                         st.stats.changed += 1;
                     }
                 } else {
@@ -526,16 +639,26 @@ impl Executor<'_> {
             let mut ran_any = false;
             for handler in &run.play.handlers {
                 let name = handler.name.clone().unwrap_or_default();
-                let notified: Vec<Host> = hosts.iter().filter(|h| {
-                    let st = lock(h);
-                    !st.unreachable && !st.failed && st.notified.iter().any(|n| *n == name || handler.listen.iter().any(|l| l == n))
-                }).cloned().collect();
+                let notified: Vec<Host> = hosts
+                    .iter()
+                    .filter(|h| {
+                        let st = lock(h);
+                        !st.unreachable
+                            && !st.failed
+                            && st
+                                .notified
+                                .iter()
+                                .any(|n| *n == name || handler.listen.iter().any(|l| l == n))
+                    })
+                    .cloned()
+                    .collect();
                 if notified.is_empty() {
                     continue;
                 }
                 for h in &notified {
                     let mut st = lock(h);
-                    st.notified.retain(|n| *n != name && !handler.listen.iter().any(|l| l == n));
+                    st.notified
+                        .retain(|n| *n != name && !handler.listen.iter().any(|l| l == n));
                 }
                 ran_any = true;
                 self.run_module_task(run, handler, &notified, true);
@@ -543,7 +666,13 @@ impl Executor<'_> {
             // Handlers may notify other handlers.
             let pending = hosts.iter().any(|h| {
                 let st = lock(h);
-                st.active() && st.notified.iter().any(|n| run.play.handlers.iter().any(|hd| hd.name.as_deref() == Some(n.as_str()) || hd.listen.iter().any(|l| l == n)))
+                st.active()
+                    && st.notified.iter().any(|n| {
+                        run.play.handlers.iter().any(|hd| {
+                            hd.name.as_deref() == Some(n.as_str())
+                                || hd.listen.iter().any(|l| l == n)
+                        })
+                    })
             });
             if !pending || !ran_any {
                 break;
@@ -556,7 +685,12 @@ impl Executor<'_> {
 
     fn hostvars_snapshot(&self, run: &PlayRun) -> Value {
         let mut m = Map::new();
-        for name in self.inventory.hosts().map(|h| h.name.clone()).collect::<Vec<_>>() {
+        for name in self
+            .inventory
+            .hosts()
+            .map(|h| h.name.clone())
+            .collect::<Vec<_>>()
+        {
             let h = self.host_state(&name, &run.play.playbook_dir);
             // Hosts of this task are locked by workers only later; this runs before them.
             let st = lock(&h);
@@ -572,8 +706,13 @@ fn mentions(task: &Task, word: &str) -> bool {
         Action::Module { args, .. } => Value::Object(args.clone()).to_string().contains(word),
         _ => false,
     };
-    in_args || task.when.iter().any(|w| w.text.contains(word)) || task.name.as_deref().is_some_and(|n| n.contains(word))
-        || task.loop_.as_ref().is_some_and(|l| l.value.to_string().contains(word))
+    in_args
+        || task.when.iter().any(|w| w.text.contains(word))
+        || task.name.as_deref().is_some_and(|n| n.contains(word))
+        || task
+            .loop_
+            .as_ref()
+            .is_some_and(|l| l.value.to_string().contains(word))
         || task.vars.values().any(|v| v.to_string().contains(word))
 }
 
@@ -581,7 +720,11 @@ fn mentions(task: &Task, word: &str) -> bool {
 fn collect_module_tasks<'t>(tasks: &'t [Task], out: &mut Vec<&'t Task>) {
     for t in tasks {
         match &t.action {
-            Action::Block { block, rescue, always } => {
+            Action::Block {
+                block,
+                rescue,
+                always,
+            } => {
                 collect_module_tasks(block, out);
                 collect_module_tasks(rescue, out);
                 collect_module_tasks(always, out);
@@ -631,12 +774,19 @@ fn setup_task(play: &Play) -> Task {
         environment: None,
         r#become: play.r#become.clone(),
         delegate_to: None,
-        origin: Arc::new(crate::playbook::TaskOrigin { playbook_dir: play.playbook_dir.clone(), file_dir: play.playbook_dir.clone(), ..Default::default() }),
+        origin: Arc::new(crate::playbook::TaskOrigin {
+            playbook_dir: play.playbook_dir.clone(),
+            file_dir: play.playbook_dir.clone(),
+            ..Default::default()
+        }),
     }
 }
 
 fn absolute(p: &std::path::Path) -> String {
-    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()).display().to_string()
+    std::fs::canonicalize(p)
+        .unwrap_or_else(|_| p.to_path_buf())
+        .display()
+        .to_string()
 }
 
 /// Split hosts into `serial` batches (the last size repeats).

@@ -118,7 +118,10 @@ pub fn parse(out: &[u8]) -> HashMap<String, Entry> {
             }
         }
         let entry = if missing {
-            Entry { stat: None, content: None }
+            Entry {
+                stat: None,
+                content: None,
+            }
         } else {
             let Some(s) = stat_line else { continue };
             let raw = match &link {
@@ -126,7 +129,10 @@ pub fn parse(out: &[u8]) -> HashMap<String, Entry> {
                 None => format!("{s}\n"),
             };
             match parse_stat(raw.as_bytes()) {
-                Ok(st) => Entry { stat: Some(st), content },
+                Ok(st) => Entry {
+                    stat: Some(st),
+                    content,
+                },
                 Err(_) => continue,
             }
         };
@@ -151,7 +157,9 @@ impl Target for CachedTarget<'_> {
     fn read_file(&self, path: &str) -> Result<Option<Vec<u8>>, TargetError> {
         match self.cache.get(path) {
             Some(Entry { stat: None, .. }) => Ok(None),
-            Some(Entry { content: Some(c), .. }) => Ok(Some(c)),
+            Some(Entry {
+                content: Some(c), ..
+            }) => Ok(Some(c)),
             _ => self.inner.read_file(path),
         }
     }
@@ -183,9 +191,22 @@ mod tests {
         let m = parse(out);
         assert_eq!(m["/etc/a"].content.as_deref(), Some(&b"hello\n"[..]));
         assert_eq!(m["/etc/a"].stat.as_ref().map(|s| s.mode), Some(0o644));
-        assert_eq!(m["/l"].stat.as_ref().and_then(|s| s.link_target.clone()).as_deref(), Some("/etc/a"));
+        assert_eq!(
+            m["/l"]
+                .stat
+                .as_ref()
+                .and_then(|s| s.link_target.clone())
+                .as_deref(),
+            Some("/etc/a")
+        );
         assert!(m["/d"].content.is_none());
-        assert_eq!(m["/nope"], Entry { stat: None, content: None });
+        assert_eq!(
+            m["/nope"],
+            Entry {
+                stat: None,
+                content: None
+            }
+        );
     }
 
     #[test]
@@ -193,8 +214,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("f");
         std::fs::write(&f, "x\n").unwrap();
-        let paths = vec![f.display().to_string(), dir.path().join("missing").display().to_string()];
-        let out = converge_modules::local::LocalTarget::new().run(&command(&paths)).unwrap();
+        let paths = vec![
+            f.display().to_string(),
+            dir.path().join("missing").display().to_string(),
+        ];
+        let out = converge_modules::local::LocalTarget::new()
+            .run(&command(&paths))
+            .unwrap();
         let m = parse(&out.stdout);
         assert_eq!(m[&paths[0]].content.as_deref(), Some(&b"x\n"[..]));
         assert!(m[&paths[1]].stat.is_none());

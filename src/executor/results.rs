@@ -5,13 +5,20 @@ use crate::output::{HostResult, ResultStatus};
 use converge_modules::{Outcome, Status};
 use serde_json::{Map, Value};
 
-pub const CENSORED: &str = "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
+pub const CENSORED: &str =
+    "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
 
 /// The registered form of an outcome: `changed`, `failed`, `msg`, `skipped` + module data.
 pub fn registered(outcome: &Outcome) -> Map<String, Value> {
     let mut m = Map::new();
-    m.insert("changed".into(), Value::Bool(outcome.status == Status::Changed));
-    m.insert("failed".into(), Value::Bool(outcome.status == Status::Failed));
+    m.insert(
+        "changed".into(),
+        Value::Bool(outcome.status == Status::Changed),
+    );
+    m.insert(
+        "failed".into(),
+        Value::Bool(outcome.status == Status::Failed),
+    );
     if outcome.status == Status::Skipped {
         m.insert("skipped".into(), Value::Bool(true));
     }
@@ -52,7 +59,16 @@ pub fn censor(r: &mut HostResult) {
 /// Values of variables whose names say they are secret, for redaction in reports.
 pub fn looks_secret(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    ["password", "passwd", "secret", "token", "api_key", "apikey", "private_key", "credential"]
-        .iter()
-        .any(|p| n.contains(p))
+    [
+        "password",
+        "passwd",
+        "secret",
+        "token",
+        "api_key",
+        "apikey",
+        "private_key",
+        "credential",
+    ]
+    .iter()
+    .any(|p| n.contains(p))
 }

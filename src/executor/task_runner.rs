@@ -26,18 +26,33 @@ impl Executor<'_> {
     }
 
     /// Every `when:` condition holds (they are ANDed).
-    pub(crate) fn conditions_hold(&self, conds: &[Expr], ctx: &minijinja::Value) -> Result<bool, String> {
+    pub(crate) fn conditions_hold(
+        &self,
+        conds: &[Expr],
+        ctx: &minijinja::Value,
+    ) -> Result<bool, String> {
         for c in conds {
             match self.templater.eval_bool(&c.text, ctx) {
                 Ok(true) => {}
                 Ok(false) => return Ok(false),
-                Err(e) => return Err(format!("the conditional check '{}' failed: {e} ({})", c.text, c.span.location())),
+                Err(e) => {
+                    return Err(format!(
+                        "the conditional check '{}' failed: {e} ({})",
+                        c.text,
+                        c.span.location()
+                    ))
+                }
             }
         }
         Ok(true)
     }
 
-    pub fn run_task_on_host(&self, tctx: &TaskCtx, task: &Task, host: &mut HostState) -> HostResult {
+    pub fn run_task_on_host(
+        &self,
+        tctx: &TaskCtx,
+        task: &Task,
+        host: &mut HostState,
+    ) -> HostResult {
         let started = Instant::now();
         let groups = self.inventory.group_names(&host.name);
         let vars = task_vars(&tctx.shared, host, Some(task), &groups);
@@ -63,19 +78,35 @@ impl Executor<'_> {
     }
 
     /// A templatable boolean keyword (`no_log`, `ignore_errors`).
-    pub(crate) fn flag(&self, v: &Option<Value>, host: &HostState, task: &Task, shared: &SharedVars) -> bool {
+    pub(crate) fn flag(
+        &self,
+        v: &Option<Value>,
+        host: &HostState,
+        task: &Task,
+        shared: &SharedVars,
+    ) -> bool {
         match v {
             None => false,
             Some(Value::String(s)) if Templater::is_template(s) => {
                 let groups = self.inventory.group_names(&host.name);
                 let ctx = self.ctx_value(task_vars(shared, host, Some(task), &groups));
-                self.templater.render(s, &ctx).ok().and_then(|r| to_bool(&Value::String(r))).unwrap_or(false)
+                self.templater
+                    .render(s, &ctx)
+                    .ok()
+                    .and_then(|r| to_bool(&Value::String(r)))
+                    .unwrap_or(false)
             }
             Some(v) => to_bool(v).unwrap_or(false),
         }
     }
 
-    fn run_loop(&self, task: &Task, host: &mut HostState, vars: Map<String, Value>, l: &crate::playbook::Loop) -> HostResult {
+    fn run_loop(
+        &self,
+        task: &Task,
+        host: &mut HostState,
+        vars: Map<String, Value>,
+        l: &crate::playbook::Loop,
+    ) -> HostResult {
         let ctx = self.ctx_value(vars.clone());
         let items = match self.templater.render_value(&l.value, &ctx) {
             Ok(v) => super::loops::items(l, v),
@@ -104,7 +135,10 @@ impl Executor<'_> {
             }
             let ictx = self.ctx_value(v.clone());
             let label = match &lc.label {
-                Some(l) => self.templater.render(l, &ictx).unwrap_or_else(|_| l.clone()),
+                Some(l) => self
+                    .templater
+                    .render(l, &ictx)
+                    .unwrap_or_else(|_| l.clone()),
                 None => label_of(item),
             };
             let mut r = match self.conditions_hold(&task.when, &ictx) {
@@ -118,7 +152,10 @@ impl Executor<'_> {
                 _ => Map::new(),
             };
             data.insert(lc.loop_var.clone(), item.clone());
-            data.insert("ansible_loop_var".into(), Value::String(lc.loop_var.clone()));
+            data.insert(
+                "ansible_loop_var".into(),
+                Value::String(lc.loop_var.clone()),
+            );
             results.push(Value::Object(data));
             any_changed |= r.status == ResultStatus::Changed;
             any_failed |= r.status == ResultStatus::Failed;
@@ -132,7 +169,10 @@ impl Executor<'_> {
                 std::thread::sleep(Duration::from_secs_f64(p.max(0.0)));
             }
         }
-        let status = if item_results.iter().any(|r| r.status == ResultStatus::Unreachable) {
+        let status = if item_results
+            .iter()
+            .any(|r| r.status == ResultStatus::Unreachable)
+        {
             ResultStatus::Unreachable
         } else if any_failed {
             ResultStatus::Failed
@@ -149,11 +189,17 @@ impl Executor<'_> {
         data.insert("results".into(), Value::Array(results));
         if items.is_empty() {
             data.insert("skipped".into(), Value::Bool(true));
-            data.insert("skipped_reason".into(), Value::String("No items in the list".into()));
+            data.insert(
+                "skipped_reason".into(),
+                Value::String("No items in the list".into()),
+            );
             r.status = ResultStatus::Skipped;
         } else if any_failed {
             data.insert("failed".into(), Value::Bool(true));
-            data.insert("msg".into(), Value::String("One or more items failed".into()));
+            data.insert(
+                "msg".into(),
+                Value::String("One or more items failed".into()),
+            );
             r.msg = Some("One or more items failed".into());
         } else {
             data.insert("msg".into(), Value::String("All items completed".into()));
@@ -167,7 +213,12 @@ impl Executor<'_> {
     }
 
     /// `until:` / `retries:` / `delay:` around one execution.
-    fn run_with_retries(&self, task: &Task, host: &mut HostState, vars: Map<String, Value>) -> HostResult {
+    fn run_with_retries(
+        &self,
+        task: &Task,
+        host: &mut HostState,
+        vars: Map<String, Value>,
+    ) -> HostResult {
         let Some(until) = &task.until else {
             return self.run_once(task, host, &vars);
         };
@@ -175,7 +226,10 @@ impl Executor<'_> {
         let num = |v: &Option<Value>, d: f64| -> f64 {
             v.as_ref()
                 .and_then(|v| self.templater.render_value(v, &ctx).ok())
-                .and_then(|v| v.as_f64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+                .and_then(|v| {
+                    v.as_f64()
+                        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                })
                 .unwrap_or(d)
         };
         let retries = num(&task.retries, 3.0).max(0.0) as u32;
@@ -191,7 +245,9 @@ impl Executor<'_> {
             if let Some(reg) = &task.register {
                 v.insert(reg.clone(), r.data.clone());
             }
-            let done = self.conditions_hold(std::slice::from_ref(until), &self.ctx_value(v)).unwrap_or(false);
+            let done = self
+                .conditions_hold(std::slice::from_ref(until), &self.ctx_value(v))
+                .unwrap_or(false);
             if let Value::Object(m) = &mut r.data {
                 m.insert("attempts".into(), json!(attempt));
             }
@@ -204,17 +260,28 @@ impl Executor<'_> {
             }
             if attempt > retries {
                 r.status = ResultStatus::Failed;
-                r.msg = Some(format!("Retried {retries} times; `until: {}` never held", until.text));
+                r.msg = Some(format!(
+                    "Retried {retries} times; `until: {}` never held",
+                    until.text
+                ));
                 if let Value::Object(m) = &mut r.data {
                     m.insert("failed".into(), Value::Bool(true));
-                    m.insert("msg".into(), Value::String(r.msg.clone().unwrap_or_default()));
+                    m.insert(
+                        "msg".into(),
+                        Value::String(r.msg.clone().unwrap_or_default()),
+                    );
                 }
                 return r;
             }
             self.sink.emit(&Event::Verbose {
                 level: 0,
                 host: Some(host.name.clone()),
-                message: format!("FAILED - RETRYING: [{}]: {} ({} retries left).", host.name, task.display_name(), retries + 1 - attempt),
+                message: format!(
+                    "FAILED - RETRYING: [{}]: {} ({} retries left).",
+                    host.name,
+                    task.display_name(),
+                    retries + 1 - attempt
+                ),
             });
             std::thread::sleep(Duration::from_secs_f64(delay));
         }
@@ -222,33 +289,61 @@ impl Executor<'_> {
 
     /// One execution of the task's module, then `changed_when` / `failed_when`.
     fn run_once(&self, task: &Task, host: &mut HostState, vars: &Map<String, Value>) -> HostResult {
-        let Action::Module { module, args, arg_spans } = &task.action else {
+        let Action::Module {
+            module,
+            args,
+            arg_spans,
+        } = &task.action
+        else {
             return failed(&host.name, "internal: not a module task".to_string());
         };
         let ctx = self.ctx_value(vars.clone());
-        let rendered = match self.templater.render_value(&Value::Object(args.clone()), &ctx) {
+        let rendered = match self
+            .templater
+            .render_value(&Value::Object(args.clone()), &ctx)
+        {
             Ok(Value::Object(m)) => m,
             Ok(_) => Map::new(),
             Err(e) => {
-                let at = arg_spans.values().next().map(|s| s.location()).unwrap_or_else(|| task.span.location());
-                return failed(&host.name, format!("template error while rendering arguments ({at}): {e}"));
+                let at = arg_spans
+                    .values()
+                    .next()
+                    .map(|s| s.location())
+                    .unwrap_or_else(|| task.span.location());
+                return failed(
+                    &host.name,
+                    format!("template error while rendering arguments ({at}): {e}"),
+                );
             }
         };
-        let mut rendered: Map<String, Value> = rendered.into_iter().filter(|(_, v)| v.as_str() != Some(template::OMIT)).collect();
+        let mut rendered: Map<String, Value> = rendered
+            .into_iter()
+            .filter(|(_, v)| v.as_str() != Some(template::OMIT))
+            .collect();
         let check = task.check_mode.unwrap_or(self.opts.check);
         let diff = task.diff.unwrap_or(self.opts.diff);
         let Some(info) = catalog::lookup(module) else {
             return failed(&host.name, format!("unknown module `{module}`"));
         };
         let mut r = match info.kind {
-            ModuleKind::Engine(kind) => self.engine_module(kind, task, host, &rendered, &ctx, vars, check),
+            ModuleKind::Engine(kind) => {
+                self.engine_module(kind, task, host, &rendered, &ctx, vars, check)
+            }
             ModuleKind::Host(m) => {
                 if let Err(msg) = self.controller_side(module, task, &mut rendered, &ctx) {
                     return failed(&host.name, msg);
                 }
                 match self.connection_for(task, host, vars) {
                     Err(e) => unreachable_result(&host.name, e),
-                    Ok(conn) => match self.run_module(m, conn.as_ref(), host, task, vars, &rendered, RunMode { check, diff }) {
+                    Ok(conn) => match self.run_module(
+                        m,
+                        conn.as_ref(),
+                        host,
+                        task,
+                        vars,
+                        &rendered,
+                        RunMode { check, diff },
+                    ) {
                         Ok(outcome) => {
                             let mut r = HostResult::new(&host.name, status_of(&outcome));
                             r.check_mode_unknown = check && outcome.status == Status::Skipped;
@@ -288,7 +383,10 @@ impl Executor<'_> {
     ) -> Result<converge_modules::Outcome, ModuleError> {
         let same_become = host.prefetch_become.as_ref() == Some(&self.become_for(task, vars));
         if same_become && task.delegate_to.is_none() {
-            let cached = super::prefetch::CachedTarget { inner: conn, cache: &host.prefetch };
+            let cached = super::prefetch::CachedTarget {
+                inner: conn,
+                cache: &host.prefetch,
+            };
             m.run(&cached, args, mode)
         } else {
             // This task may change what was prefetched.
@@ -297,7 +395,12 @@ impl Executor<'_> {
         }
     }
 
-    fn apply_changed_failed_when(&self, task: &Task, r: &mut HostResult, vars: &Map<String, Value>) {
+    fn apply_changed_failed_when(
+        &self,
+        task: &Task,
+        r: &mut HostResult,
+        vars: &Map<String, Value>,
+    ) {
         if task.changed_when.is_none() && task.failed_when.is_none() {
             return;
         }
@@ -319,7 +422,11 @@ impl Executor<'_> {
             match self.conditions_hold(conds, &ctx) {
                 Ok(changed) => {
                     if r.status != ResultStatus::Failed {
-                        r.status = if changed { ResultStatus::Changed } else { ResultStatus::Ok };
+                        r.status = if changed {
+                            ResultStatus::Changed
+                        } else {
+                            ResultStatus::Ok
+                        };
                     }
                     set_key(&mut r.data, "changed", Value::Bool(changed));
                 }
@@ -340,8 +447,16 @@ impl Executor<'_> {
                 }
                 Ok(false) => {
                     if r.status == ResultStatus::Failed {
-                        let changed = r.data.get("changed").and_then(Value::as_bool).unwrap_or(false);
-                        r.status = if changed { ResultStatus::Changed } else { ResultStatus::Ok };
+                        let changed = r
+                            .data
+                            .get("changed")
+                            .and_then(Value::as_bool)
+                            .unwrap_or(false);
+                        r.status = if changed {
+                            ResultStatus::Changed
+                        } else {
+                            ResultStatus::Ok
+                        };
                     }
                     set_key(&mut r.data, "failed_when_result", Value::Bool(false));
                 }

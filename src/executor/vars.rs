@@ -19,13 +19,22 @@ pub struct SharedVars<'a> {
     pub hostvars: Option<Arc<Value>>,
 }
 
-pub fn task_vars(shared: &SharedVars, host: &HostState, task: Option<&Task>, group_names: &[String]) -> Map<String, Value> {
+pub fn task_vars(
+    shared: &SharedVars,
+    host: &HostState,
+    task: Option<&Task>,
+    group_names: &[String],
+) -> Map<String, Value> {
     let mut m = Map::new();
     let origin = task.map(|t| &t.origin);
     if let Some(o) = origin {
         m.extend(o.role_defaults.clone());
     }
-    m.extend(host.inventory_vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+    m.extend(
+        host.inventory_vars
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone())),
+    );
     add_facts(&mut m, &host.facts);
     m.extend(shared.play.vars.clone());
     m.extend(host.play_vars_files.clone());
@@ -51,15 +60,28 @@ pub fn task_vars(shared: &SharedVars, host: &HostState, task: Option<&Task>, gro
         dirs.retain(|d| seen.insert(d.clone()));
         m.insert(
             crate::template::SEARCH_PATH_KEY.into(),
-            Value::Array(dirs.iter().map(|d| Value::String(d.display().to_string())).collect()),
+            Value::Array(
+                dirs.iter()
+                    .map(|d| Value::String(d.display().to_string()))
+                    .collect(),
+            ),
         );
     }
     m.extend(shared.extra_vars.clone());
     m.extend(shared.magic.clone());
-    m.insert("inventory_hostname".into(), Value::String(host.name.clone()));
+    m.insert(
+        "inventory_hostname".into(),
+        Value::String(host.name.clone()),
+    );
     m.insert(
         "inventory_hostname_short".into(),
-        Value::String(host.name.split('.').next().unwrap_or(&host.name).to_string()),
+        Value::String(
+            host.name
+                .split('.')
+                .next()
+                .unwrap_or(&host.name)
+                .to_string(),
+        ),
     );
     m.insert(
         "group_names".into(),

@@ -7,4 +7,6 @@ pub mod printer;
 pub mod progress;
 pub mod pyjson;
 
-pub use events::{Collector, Event, EventSink, Fanout, HostResult, HostStats, Recap, ResultStatus, Silent};
+pub use events::{
+    Collector, Event, EventSink, Fanout, HostResult, HostStats, Recap, ResultStatus, Silent,
+};

@@ -86,23 +86,47 @@ const INCLUDE_VARS: &[ArgSpec] = &[
 
 fn engine(name: &str) -> Option<ModuleInfo> {
     use EngineModule::*;
-    let (name, spec, free, m): (&'static str, Option<&'static [ArgSpec]>, Option<&'static str>, EngineModule) =
-        match name {
-            "debug" => ("debug", Some(DEBUG), None, Debug),
-            "set_fact" => ("set_fact", None, None, SetFact),
-            "assert" => ("assert", Some(ASSERT), None, Assert),
-            "fail" => ("fail", Some(FAIL), None, Fail),
-            "meta" => ("meta", Some(META), Some("_raw_params"), Meta),
-            "setup" => ("setup", Some(SETUP), None, Setup),
-            "gather_facts" => ("gather_facts", Some(SETUP), None, Setup),
-            "include_tasks" => ("include_tasks", Some(INCLUDE_TASKS), Some("file"), IncludeTasks),
-            "import_tasks" => ("import_tasks", Some(INCLUDE_TASKS), Some("file"), ImportTasks),
-            "include" => ("include_tasks", Some(INCLUDE_TASKS), Some("file"), IncludeTasks),
-            "include_role" => ("include_role", Some(INCLUDE_ROLE), None, IncludeRole),
-            "import_role" => ("import_role", Some(INCLUDE_ROLE), None, ImportRole),
-            "include_vars" => ("include_vars", Some(INCLUDE_VARS), Some("file"), IncludeVars),
-            _ => return None,
-        };
+    let (name, spec, free, m): (
+        &'static str,
+        Option<&'static [ArgSpec]>,
+        Option<&'static str>,
+        EngineModule,
+    ) = match name {
+        "debug" => ("debug", Some(DEBUG), None, Debug),
+        "set_fact" => ("set_fact", None, None, SetFact),
+        "assert" => ("assert", Some(ASSERT), None, Assert),
+        "fail" => ("fail", Some(FAIL), None, Fail),
+        "meta" => ("meta", Some(META), Some("_raw_params"), Meta),
+        "setup" => ("setup", Some(SETUP), None, Setup),
+        "gather_facts" => ("gather_facts", Some(SETUP), None, Setup),
+        "include_tasks" => (
+            "include_tasks",
+            Some(INCLUDE_TASKS),
+            Some("file"),
+            IncludeTasks,
+        ),
+        "import_tasks" => (
+            "import_tasks",
+            Some(INCLUDE_TASKS),
+            Some("file"),
+            ImportTasks,
+        ),
+        "include" => (
+            "include_tasks",
+            Some(INCLUDE_TASKS),
+            Some("file"),
+            IncludeTasks,
+        ),
+        "include_role" => ("include_role", Some(INCLUDE_ROLE), None, IncludeRole),
+        "import_role" => ("import_role", Some(INCLUDE_ROLE), None, ImportRole),
+        "include_vars" => (
+            "include_vars",
+            Some(INCLUDE_VARS),
+            Some("file"),
+            IncludeVars,
+        ),
+        _ => return None,
+    };
     Some(ModuleInfo {
         name,
         spec,
@@ -132,8 +156,18 @@ pub fn lookup(name: &str) -> Option<ModuleInfo> {
 /// Every module name, for "did you mean" hints.
 pub fn all_names() -> Vec<&'static str> {
     let mut names = vec![
-        "debug", "set_fact", "assert", "fail", "meta", "setup", "gather_facts", "include_tasks",
-        "import_tasks", "include_role", "import_role", "include_vars",
+        "debug",
+        "set_fact",
+        "assert",
+        "fail",
+        "meta",
+        "setup",
+        "gather_facts",
+        "include_tasks",
+        "import_tasks",
+        "include_role",
+        "import_role",
+        "include_vars",
     ];
     names.extend(converge_modules::registry::all().iter().map(|m| m.name()));
     names

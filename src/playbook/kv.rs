@@ -68,7 +68,11 @@ fn is_key(k: &str) -> bool {
 
 /// Parse `k=v` pairs. With `free_form`, words that are not `k=v` (and `k=v` words whose key is
 /// not in `known_keys`) are kept, in order, as the free-form text under `_raw_params`.
-pub fn parse_kv(s: &str, free_form: bool, known_keys: &[&str]) -> Result<Map<String, Value>, String> {
+pub fn parse_kv(
+    s: &str,
+    free_form: bool,
+    known_keys: &[&str],
+) -> Result<Map<String, Value>, String> {
     let mut args = Map::new();
     let mut raw: Vec<String> = Vec::new();
     for word in split_args(s) {
@@ -170,7 +174,12 @@ mod tests {
 
     #[test]
     fn free_form_keeps_command_and_extracts_known_keys() {
-        let m = parse_kv("ls -l /tmp chdir=/var creates=/x", true, &["chdir", "creates"]).unwrap();
+        let m = parse_kv(
+            "ls -l /tmp chdir=/var creates=/x",
+            true,
+            &["chdir", "creates"],
+        )
+        .unwrap();
         assert_eq!(m["_raw_params"], "ls -l /tmp");
         assert_eq!(m["chdir"], "/var");
         let m = parse_kv("echo a=b", true, &["chdir"]).unwrap();

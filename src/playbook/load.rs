@@ -25,7 +25,10 @@ pub struct Loader<'t> {
 }
 
 /// Load and validate playbooks. On success, also returns warnings worth printing.
-pub fn load_playbooks(paths: &[PathBuf], templater: &Templater) -> Result<(Vec<Playbook>, Vec<String>), Diagnostics> {
+pub fn load_playbooks(
+    paths: &[PathBuf],
+    templater: &Templater,
+) -> Result<(Vec<Playbook>, Vec<String>), Diagnostics> {
     let mut loader = Loader {
         templater,
         diags: Diagnostics::default(),
@@ -67,7 +70,10 @@ impl<'t> Loader<'t> {
     fn load_playbook_file(&mut self, path: &Path, referenced_at: Option<&Span>) -> Vec<Play> {
         if self.import_depth > MAX_IMPORT_DEPTH {
             self.error(Diagnostic::new(
-                format!("import_playbook nested more than {MAX_IMPORT_DEPTH} deep (a loop?) at {}", path.display()),
+                format!(
+                    "import_playbook nested more than {MAX_IMPORT_DEPTH} deep (a loop?) at {}",
+                    path.display()
+                ),
                 referenced_at.cloned(),
             ));
             return Vec::new();
@@ -76,30 +82,48 @@ impl<'t> Loader<'t> {
             return Vec::new();
         };
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
+        let dir = if dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            dir
+        };
         let Some(items) = doc.as_seq() else {
-            self.error(Diagnostic::at(
-                &doc.span,
-                format!("a playbook must be a list of plays, found {}", doc.kind_name()),
-            )
-            .with_hint("start each play with `- hosts: ...`"));
+            self.error(
+                Diagnostic::at(
+                    &doc.span,
+                    format!(
+                        "a playbook must be a list of plays, found {}",
+                        doc.kind_name()
+                    ),
+                )
+                .with_hint("start each play with `- hosts: ...`"),
+            );
             return Vec::new();
         };
         let mut plays = Vec::new();
         for item in items {
-            if let Some(target) = item.get("import_playbook").or_else(|| item.get("ansible.builtin.import_playbook")) {
+            if let Some(target) = item
+                .get("import_playbook")
+                .or_else(|| item.get("ansible.builtin.import_playbook"))
+            {
                 match target.as_str() {
                     Some(rel) => {
                         let p = dir.join(rel);
                         if !p.exists() {
-                            self.error(Diagnostic::at(&target.span, format!("imported playbook {} does not exist", p.display())));
+                            self.error(Diagnostic::at(
+                                &target.span,
+                                format!("imported playbook {} does not exist", p.display()),
+                            ));
                             continue;
                         }
                         self.import_depth += 1;
                         plays.extend(self.load_playbook_file(&p, Some(&target.span)));
                         self.import_depth -= 1;
                     }
-                    None => self.error(Diagnostic::at(&target.span, "import_playbook takes a file name")),
+                    None => self.error(Diagnostic::at(
+                        &target.span,
+                        "import_playbook takes a file name",
+                    )),
                 }
                 continue;
             }
@@ -148,18 +172,28 @@ impl<'t> Loader<'t> {
                 let hint = nearest(key, super::keywords::PLAY.iter().copied())
                     .map(|n| format!("did you mean `{n}`?"))
                     .unwrap_or_else(|| "tasks go under `tasks:`".to_string());
-                self.error(Diagnostic::at(&knode.span, format!("`{key}` is not a valid play keyword")).with_hint(hint));
+                self.error(
+                    Diagnostic::at(&knode.span, format!("`{key}` is not a valid play keyword"))
+                        .with_hint(hint),
+                );
                 continue;
             }
             if super::keywords::ACCEPTED_NOT_IMPLEMENTED.contains(&key.as_str()) {
-                self.warnings.push(format!("{}: play keyword `{key}` is accepted but ignored by converge", knode.span.location()));
+                self.warnings.push(format!(
+                    "{}: play keyword `{key}` is accepted but ignored by converge",
+                    knode.span.location()
+                ));
             }
             match key.as_str() {
                 "name" => play.name = v.scalar_text().unwrap_or_default(),
                 "hosts" => {
                     hosts_seen = true;
                     play.hosts = match &v.value {
-                        Yaml::Seq(items) => items.iter().filter_map(Node::scalar_text).collect::<Vec<_>>().join(","),
+                        Yaml::Seq(items) => items
+                            .iter()
+                            .filter_map(Node::scalar_text)
+                            .collect::<Vec<_>>()
+                            .join(","),
                         _ => v.scalar_text().unwrap_or_default(),
                     };
                     if play.hosts.trim().is_empty() {
@@ -167,7 +201,13 @@ impl<'t> Loader<'t> {
                     }
                 }
                 "vars" => play.vars = self.vars_map(v, "play vars"),
-                "vars_files" => play.vars_files = self.string_list(v, "vars_files").into_iter().map(|(t, s)| Expr { text: t, span: s }).collect(),
+                "vars_files" => {
+                    play.vars_files = self
+                        .string_list(v, "vars_files")
+                        .into_iter()
+                        .map(|(t, s)| Expr { text: t, span: s })
+                        .collect()
+                }
                 "gather_facts" => play.gather_facts = self.bool_of(v, key).unwrap_or(true),
                 "become" => play.r#become.enabled = self.bool_of(v, key),
                 "become_user" => play.r#become.user = v.scalar_text(),
@@ -176,7 +216,10 @@ impl<'t> Loader<'t> {
                 "strategy" => match v.as_str() {
                     Some("linear") | Some("debug") => play.strategy = Strategy::Linear,
                     Some("free") | Some("host_pinned") => play.strategy = Strategy::Free,
-                    _ => self.error(Diagnostic::at(&v.span, "strategy must be `linear` or `free`")),
+                    _ => self.error(Diagnostic::at(
+                        &v.span,
+                        "strategy must be `linear` or `free`",
+                    )),
                 },
                 "max_fail_percentage" => play.max_fail_percentage = number_of(v),
                 "any_errors_fatal" => play.any_errors_fatal = self.bool_of(v, key).unwrap_or(false),
@@ -189,7 +232,10 @@ impl<'t> Loader<'t> {
             }
         }
         if !hosts_seen {
-            self.error(Diagnostic::at(&node.span, "this play has no `hosts`").with_hint("add `hosts: all` or a group name"));
+            self.error(
+                Diagnostic::at(&node.span, "this play has no `hosts`")
+                    .with_hint("add `hosts: all` or a group name"),
+            );
         }
         if play.name.is_empty() {
             play.name = play.hosts.clone();
@@ -229,15 +275,36 @@ impl<'t> Loader<'t> {
         Some(play)
     }
 
-    pub(crate) fn task_list(&mut self, node: &Node, inherit: &Inherit, origin: &Arc<TaskOrigin>) -> Vec<Task> {
-        TaskParser { loader: self, origin: Arc::clone(origin) }.list(node, inherit)
+    pub(crate) fn task_list(
+        &mut self,
+        node: &Node,
+        inherit: &Inherit,
+        origin: &Arc<TaskOrigin>,
+    ) -> Vec<Task> {
+        TaskParser {
+            loader: self,
+            origin: Arc::clone(origin),
+        }
+        .list(node, inherit)
     }
 
     /// Load a task file (for `import_tasks`, a role's `tasks/main.yml`, or a pre-check of an
     /// `include_tasks` with a literal file name).
-    pub(crate) fn task_file(&mut self, path: &Path, inherit: &Inherit, origin: &TaskOrigin, at: Option<&Span>) -> Vec<Task> {
+    pub(crate) fn task_file(
+        &mut self,
+        path: &Path,
+        inherit: &Inherit,
+        origin: &TaskOrigin,
+        at: Option<&Span>,
+    ) -> Vec<Task> {
         if self.import_depth > MAX_IMPORT_DEPTH {
-            self.error(Diagnostic::new(format!("task imports nested more than {MAX_IMPORT_DEPTH} deep (a loop?) at {}", path.display()), at.cloned()));
+            self.error(Diagnostic::new(
+                format!(
+                    "task imports nested more than {MAX_IMPORT_DEPTH} deep (a loop?) at {}",
+                    path.display()
+                ),
+                at.cloned(),
+            ));
             return Vec::new();
         }
         let Some(doc) = self.load_yaml(path, at) else {
@@ -258,12 +325,26 @@ impl<'t> Loader<'t> {
         tasks
     }
 
-    fn role_from_entry(&mut self, entry: &Node, inherit: &Inherit, dir: &Path, seen: &mut HashSet<String>, depth: usize) -> (Vec<Task>, Vec<Task>) {
+    fn role_from_entry(
+        &mut self,
+        entry: &Node,
+        inherit: &Inherit,
+        dir: &Path,
+        seen: &mut HashSet<String>,
+        depth: usize,
+    ) -> (Vec<Task>, Vec<Task>) {
         let (name, params, inh) = match &entry.value {
             Yaml::Str(s) => (s.clone(), Map::new(), inherit.clone()),
             Yaml::Map(_) => {
-                let Some(name) = entry.get("role").or_else(|| entry.get("name")).and_then(Node::scalar_text) else {
-                    self.error(Diagnostic::at(&entry.span, "a role entry needs `role: NAME`"));
+                let Some(name) = entry
+                    .get("role")
+                    .or_else(|| entry.get("name"))
+                    .and_then(Node::scalar_text)
+                else {
+                    self.error(Diagnostic::at(
+                        &entry.span,
+                        "a role entry needs `role: NAME`",
+                    ));
                     return (Vec::new(), Vec::new());
                 };
                 let mut params = Map::new();
@@ -288,7 +369,10 @@ impl<'t> Loader<'t> {
                 (name, params, inh)
             }
             _ => {
-                self.error(Diagnostic::at(&entry.span, "a role entry must be a name or a mapping"));
+                self.error(Diagnostic::at(
+                    &entry.span,
+                    "a role entry must be a name or a mapping",
+                ));
                 return (Vec::new(), Vec::new());
             }
         };
@@ -305,7 +389,9 @@ impl<'t> Loader<'t> {
         if let Ok(paths) = std::env::var("ANSIBLE_ROLES_PATH") {
             candidates.extend(paths.split(':').map(|p| Path::new(p).join(name)));
         }
-        candidates.into_iter().find(|p| p.join("tasks").is_dir() || p.join("meta").is_dir() || p.join("handlers").is_dir())
+        candidates.into_iter().find(|p| {
+            p.join("tasks").is_dir() || p.join("meta").is_dir() || p.join("handlers").is_dir()
+        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -321,11 +407,19 @@ impl<'t> Loader<'t> {
         depth: usize,
     ) -> (Vec<Task>, Vec<Task>) {
         if depth > MAX_IMPORT_DEPTH {
-            self.error(Diagnostic::at(at, format!("role dependencies nested too deep at `{name}` (a cycle?)")));
+            self.error(Diagnostic::at(
+                at,
+                format!("role dependencies nested too deep at `{name}` (a cycle?)"),
+            ));
             return (Vec::new(), Vec::new());
         }
         let Some(role_path) = self.find_role(name, dir) else {
-            self.error(Diagnostic::at(at, format!("role `{name}` not found")).with_hint(format!("looked in {}/roles/{name} and ANSIBLE_ROLES_PATH", dir.display())));
+            self.error(
+                Diagnostic::at(at, format!("role `{name}` not found")).with_hint(format!(
+                    "looked in {}/roles/{name} and ANSIBLE_ROLES_PATH",
+                    dir.display()
+                )),
+            );
             return (Vec::new(), Vec::new());
         };
         let defaults = self.role_vars_file(&role_path, "defaults", at);
@@ -333,7 +427,9 @@ impl<'t> Loader<'t> {
         let mut tasks = Vec::new();
         let mut handlers = Vec::new();
         // Dependencies from meta/main.yml run first.
-        if let Some(meta) = main_file(&role_path.join("meta")).and_then(|p| self.load_yaml(&p, Some(at))) {
+        if let Some(meta) =
+            main_file(&role_path.join("meta")).and_then(|p| self.load_yaml(&p, Some(at)))
+        {
             if let Some(deps) = meta.get("dependencies").and_then(Node::as_seq) {
                 for dep in deps {
                     let (t, h) = self.role_from_entry(dep, inherit, dir, seen, depth + 1);
@@ -357,7 +453,13 @@ impl<'t> Loader<'t> {
         };
         match tasks_file {
             Some(p) => tasks.extend(self.task_file(&p, inherit, &origin, Some(at))),
-            None if tasks_from.is_some() => self.error(Diagnostic::at(at, format!("role `{name}` has no tasks file `{}`", tasks_from.unwrap_or_default()))),
+            None if tasks_from.is_some() => self.error(Diagnostic::at(
+                at,
+                format!(
+                    "role `{name}` has no tasks file `{}`",
+                    tasks_from.unwrap_or_default()
+                ),
+            )),
             None => {}
         }
         if let Some(p) = main_file(&role_path.join("handlers")) {
@@ -391,7 +493,10 @@ impl<'t> Loader<'t> {
                 m
             }
             _ => {
-                self.error(Diagnostic::at(&v.span, format!("{what} must be a mapping, found {}", v.kind_name())));
+                self.error(Diagnostic::at(
+                    &v.span,
+                    format!("{what} must be a mapping, found {}", v.kind_name()),
+                ));
                 Map::new()
             }
         }
@@ -404,7 +509,10 @@ impl<'t> Loader<'t> {
                 .filter_map(|i| match i.scalar_text() {
                     Some(s) => Some((s, i.span.clone())),
                     None => {
-                        self.error(Diagnostic::at(&i.span, format!("{what} entries must be strings")));
+                        self.error(Diagnostic::at(
+                            &i.span,
+                            format!("{what} entries must be strings"),
+                        ));
                         None
                     }
                 })
@@ -413,7 +521,10 @@ impl<'t> Loader<'t> {
             _ => match v.scalar_text() {
                 Some(s) => vec![(s, v.span.clone())],
                 None => {
-                    self.error(Diagnostic::at(&v.span, format!("{what} must be a string or a list")));
+                    self.error(Diagnostic::at(
+                        &v.span,
+                        format!("{what} must be a string or a list"),
+                    ));
                     Vec::new()
                 }
             },
@@ -424,13 +535,19 @@ impl<'t> Loader<'t> {
         match &v.value {
             Yaml::Bool(b) => Some(*b),
             Yaml::Str(s) if crate::template::Templater::is_template(s) => {
-                self.warnings.push(format!("{}: templated `{key}` is evaluated as false at load time", v.span.location()));
+                self.warnings.push(format!(
+                    "{}: templated `{key}` is evaluated as false at load time",
+                    v.span.location()
+                ));
                 None
             }
             _ => match converge_modules::args::to_bool(&v.to_json()) {
                 Some(b) => Some(b),
                 None => {
-                    self.error(Diagnostic::at(&v.span, format!("`{key}` must be a boolean, found {}", v.kind_name())));
+                    self.error(Diagnostic::at(
+                        &v.span,
+                        format!("`{key}` must be a boolean, found {}", v.kind_name()),
+                    ));
                     None
                 }
             },
@@ -446,7 +563,13 @@ impl<'t> Loader<'t> {
         let mut out = Vec::new();
         for i in items {
             let text = match &i.value {
-                Yaml::Bool(b) => if *b { "True".to_string() } else { "False".to_string() },
+                Yaml::Bool(b) => {
+                    if *b {
+                        "True".to_string()
+                    } else {
+                        "False".to_string()
+                    }
+                }
                 _ => match i.scalar_text() {
                     Some(s) => s,
                     None => {
@@ -459,7 +582,10 @@ impl<'t> Loader<'t> {
                 self.error(super::task::template_diag(&i.span, &e, "invalid condition"));
                 continue;
             }
-            out.push(Expr { text, span: i.span.clone() });
+            out.push(Expr {
+                text,
+                span: i.span.clone(),
+            });
         }
         out
     }
@@ -473,12 +599,22 @@ impl<'t> Loader<'t> {
         for i in items {
             match &i.value {
                 Yaml::Int(n) if *n > 0 => out.push(Serial::Count(*n as usize)),
-                Yaml::Str(s) if s.trim().ends_with('%') => match s.trim().trim_end_matches('%').parse::<f64>() {
-                    Ok(p) if p > 0.0 => out.push(Serial::Percent(p)),
-                    _ => self.error(Diagnostic::at(&i.span, "serial percentage must be like `30%`")),
-                },
-                Yaml::Str(s) if s.trim().parse::<usize>().is_ok() => out.push(Serial::Count(s.trim().parse().unwrap_or(1).max(1))),
-                _ => self.error(Diagnostic::at(&i.span, "serial must be a number, a percentage or a list of them")),
+                Yaml::Str(s) if s.trim().ends_with('%') => {
+                    match s.trim().trim_end_matches('%').parse::<f64>() {
+                        Ok(p) if p > 0.0 => out.push(Serial::Percent(p)),
+                        _ => self.error(Diagnostic::at(
+                            &i.span,
+                            "serial percentage must be like `30%`",
+                        )),
+                    }
+                }
+                Yaml::Str(s) if s.trim().parse::<usize>().is_ok() => {
+                    out.push(Serial::Count(s.trim().parse().unwrap_or(1).max(1)))
+                }
+                _ => self.error(Diagnostic::at(
+                    &i.span,
+                    "serial must be a number, a percentage or a list of them",
+                )),
             }
         }
         out
@@ -491,10 +627,14 @@ pub(crate) fn main_file(dir: &Path) -> Option<PathBuf> {
 }
 
 pub(crate) fn with_yaml_ext(dir: &Path, name: &str) -> Option<PathBuf> {
-    [format!("{name}.yml"), format!("{name}.yaml"), name.to_string()]
-        .into_iter()
-        .map(|n| dir.join(n))
-        .find(|p| p.is_file())
+    [
+        format!("{name}.yml"),
+        format!("{name}.yaml"),
+        name.to_string(),
+    ]
+    .into_iter()
+    .map(|n| dir.join(n))
+    .find(|p| p.is_file())
 }
 
 pub(crate) fn tags_of(v: &Node) -> Vec<String> {
@@ -502,7 +642,12 @@ pub(crate) fn tags_of(v: &Node) -> Vec<String> {
         Yaml::Seq(items) => items.iter().filter_map(Node::scalar_text).collect(),
         _ => v
             .scalar_text()
-            .map(|s| s.split(',').map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect())
+            .map(|s| {
+                s.split(',')
+                    .map(|t| t.trim().to_string())
+                    .filter(|t| !t.is_empty())
+                    .collect()
+            })
             .unwrap_or_default(),
     }
 }
@@ -548,7 +693,19 @@ pub fn load_role_at_runtime(
         import_depth: 0,
     };
     let mut seen = HashSet::new();
-    let at = Span::file_start(&crate::source::SourceFile::new(playbook_dir.join("(include_role)"), ""));
-    let r = loader.load_role(name, tasks_from, params, &Inherit::default(), playbook_dir, &at, &mut seen, 0);
+    let at = Span::file_start(&crate::source::SourceFile::new(
+        playbook_dir.join("(include_role)"),
+        "",
+    ));
+    let r = loader.load_role(
+        name,
+        tasks_from,
+        params,
+        &Inherit::default(),
+        playbook_dir,
+        &at,
+        &mut seen,
+        0,
+    );
     loader.diags.finish(r)
 }

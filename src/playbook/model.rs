@@ -129,7 +129,10 @@ pub enum Action {
         always: Vec<Task>,
     },
     /// `include_tasks` (dynamic: the file name may be a template, loaded per host at run time).
-    IncludeTasks { file: String, vars: Map<String, Value> },
+    IncludeTasks {
+        file: String,
+        vars: Map<String, Value>,
+    },
     /// `include_role` (dynamic).
     IncludeRole {
         name: String,

@@ -55,7 +55,10 @@ impl TaskParser<'_, '_> {
             Yaml::Null => Vec::new(),
             Yaml::Seq(items) => items.iter().filter_map(|i| self.task(i, inherit)).collect(),
             _ => {
-                self.loader.error(Diagnostic::at(&node.span, format!("a task list must be a list, found {}", node.kind_name())));
+                self.loader.error(Diagnostic::at(
+                    &node.span,
+                    format!("a task list must be a list, found {}", node.kind_name()),
+                ));
                 Vec::new()
             }
         }
@@ -74,7 +77,10 @@ impl TaskParser<'_, '_> {
             }
         };
         if entries.is_empty() {
-            self.err(Diagnostic::at(&node.span, "empty task").with_hint("a task needs a module, e.g. `debug: msg=hello`"));
+            self.err(
+                Diagnostic::at(&node.span, "empty task")
+                    .with_hint("a task needs a module, e.g. `debug: msg=hello`"),
+            );
             return None;
         }
         let is_block = entries.iter().any(|(k, _, _)| k == "block");
@@ -82,15 +88,29 @@ impl TaskParser<'_, '_> {
         let mut kw: Vec<(String, &Node, &Node)> = Vec::new();
         let mut actions: Vec<(String, &Node, &Node)> = Vec::new();
         for (k, kn, v) in entries {
-            let known = if is_block { keywords::is_block_keyword(&k) } else { keywords::is_task_keyword(&k) };
+            let known = if is_block {
+                keywords::is_block_keyword(&k)
+            } else {
+                keywords::is_task_keyword(&k)
+            };
             if known {
                 if keywords::ACCEPTED_NOT_IMPLEMENTED.contains(&k.as_str()) {
-                    self.loader.warnings.push(format!("{}: task keyword `{k}` is accepted but ignored by converge", kn.span.location()));
+                    self.loader.warnings.push(format!(
+                        "{}: task keyword `{k}` is accepted but ignored by converge",
+                        kn.span.location()
+                    ));
                 }
                 kw.push((k, kn, v));
             } else if is_block {
-                let hint = nearest(&k, keywords::COMMON.iter().chain(keywords::BLOCK_ONLY).copied()).map(|n| format!("did you mean `{n}`?"));
-                self.err(Diagnostic::at(&kn.span, format!("`{k}` is not valid on a block")).with_hint_opt(hint));
+                let hint = nearest(
+                    &k,
+                    keywords::COMMON.iter().chain(keywords::BLOCK_ONLY).copied(),
+                )
+                .map(|n| format!("did you mean `{n}`?"));
+                self.err(
+                    Diagnostic::at(&kn.span, format!("`{k}` is not valid on a block"))
+                        .with_hint_opt(hint),
+                );
             } else {
                 actions.push((k, kn, v));
             }
@@ -109,11 +129,18 @@ impl TaskParser<'_, '_> {
                     _ => {}
                 }
             }
-            t.action = Action::Block { block, rescue, always };
+            t.action = Action::Block {
+                block,
+                rescue,
+                always,
+            };
             return Some(t);
         }
         // `action: copy src=a dest=b` / `local_action: ...`
-        if let Some((_, _, v)) = kw.iter().find(|(k, _, _)| k == "action" || k == "local_action") {
+        if let Some((_, _, v)) = kw
+            .iter()
+            .find(|(k, _, _)| k == "action" || k == "local_action")
+        {
             let (name, rest) = match &v.value {
                 Yaml::Str(s) => {
                     let s = s.trim();
@@ -121,7 +148,12 @@ impl TaskParser<'_, '_> {
                     let rest = s[name.len()..].trim().to_string();
                     (name, Some(rest))
                 }
-                Yaml::Map(_) => (v.get("module").and_then(Node::scalar_text).unwrap_or_default(), None),
+                Yaml::Map(_) => (
+                    v.get("module")
+                        .and_then(Node::scalar_text)
+                        .unwrap_or_default(),
+                    None,
+                ),
                 _ => (String::new(), None),
             };
             if kw.iter().any(|(k, _, _)| k == "local_action") {
@@ -131,7 +163,10 @@ impl TaskParser<'_, '_> {
         }
         match actions.len() {
             0 => {
-                self.err(Diagnostic::at(&node.span, "this task has no module to run").with_hint("add a module, e.g. `debug: msg=hello`, or `block:`"));
+                self.err(
+                    Diagnostic::at(&node.span, "this task has no module to run")
+                        .with_hint("add a module, e.g. `debug: msg=hello`, or `block:`"),
+                );
                 None
             }
             1 => {
@@ -142,29 +177,73 @@ impl TaskParser<'_, '_> {
                 let names: Vec<&str> = actions.iter().map(|(k, _, _)| k.as_str()).collect();
                 for (k, kn, _) in &actions {
                     if catalog::lookup(k).is_none() {
-                        let hint = nearest(k, keywords::COMMON.iter().chain(keywords::TASK_ONLY).copied().chain(catalog::all_names()))
-                            .map(|n| format!("did you mean `{n}`?"));
-                        self.err(Diagnostic::at(&kn.span, format!("`{k}` is neither a task keyword nor a known module")).with_hint_opt(hint));
+                        let hint = nearest(
+                            k,
+                            keywords::COMMON
+                                .iter()
+                                .chain(keywords::TASK_ONLY)
+                                .copied()
+                                .chain(catalog::all_names()),
+                        )
+                        .map(|n| format!("did you mean `{n}`?"));
+                        self.err(
+                            Diagnostic::at(
+                                &kn.span,
+                                format!("`{k}` is neither a task keyword nor a known module"),
+                            )
+                            .with_hint_opt(hint),
+                        );
                         return None;
                     }
                 }
-                self.err(Diagnostic::at(&actions[1].1.span, format!("conflicting action statements: {}", names.join(", "))).with_hint("a task runs exactly one module"));
+                self.err(
+                    Diagnostic::at(
+                        &actions[1].1.span,
+                        format!("conflicting action statements: {}", names.join(", ")),
+                    )
+                    .with_hint("a task runs exactly one module"),
+                );
                 None
             }
         }
     }
 
-    fn action_named(&mut self, t: Task, name: &str, kn: &Node, v: &Node, kw: &[(String, &Node, &Node)], inherit: &Inherit) -> Option<Task> {
+    fn action_named(
+        &mut self,
+        t: Task,
+        name: &str,
+        kn: &Node,
+        v: &Node,
+        kw: &[(String, &Node, &Node)],
+        inherit: &Inherit,
+    ) -> Option<Task> {
         if catalog::lookup(name).is_none() {
-            let hint = nearest(name, catalog::all_names().into_iter().chain(keywords::COMMON.iter().copied()).chain(keywords::TASK_ONLY.iter().copied()))
-                .map(|n| format!("did you mean `{n}`?"));
-            self.err(Diagnostic::at(&kn.span, format!("unknown module or keyword `{name}`")).with_hint_opt(hint));
+            let hint = nearest(
+                name,
+                catalog::all_names()
+                    .into_iter()
+                    .chain(keywords::COMMON.iter().copied())
+                    .chain(keywords::TASK_ONLY.iter().copied()),
+            )
+            .map(|n| format!("did you mean `{n}`?"));
+            self.err(
+                Diagnostic::at(&kn.span, format!("unknown module or keyword `{name}`"))
+                    .with_hint_opt(hint),
+            );
             return None;
         }
         self.action(t, name, v, None, kw, inherit)
     }
 
-    fn action(&mut self, mut t: Task, name: &str, v: &Node, free_text: Option<String>, kw: &[(String, &Node, &Node)], inherit: &Inherit) -> Option<Task> {
+    fn action(
+        &mut self,
+        mut t: Task,
+        name: &str,
+        v: &Node,
+        free_text: Option<String>,
+        kw: &[(String, &Node, &Node)],
+        inherit: &Inherit,
+    ) -> Option<Task> {
         let Some(info) = catalog::lookup(name) else {
             self.err(Diagnostic::at(&v.span, format!("unknown module `{name}`")));
             return None;
@@ -177,7 +256,14 @@ impl TaskParser<'_, '_> {
                     for (k, kn, av) in entries {
                         if !args.contains_key(&k) {
                             args.insert(k.clone(), av.to_json());
-                            arg_spans.insert(k, if av.is_null() { kn.span.clone() } else { av.span.clone() });
+                            arg_spans.insert(
+                                k,
+                                if av.is_null() {
+                                    kn.span.clone()
+                                } else {
+                                    av.span.clone()
+                                },
+                            );
                         }
                     }
                 }
@@ -198,29 +284,69 @@ impl TaskParser<'_, '_> {
         self.check_args(&info, &args, &arg_spans, &v.span);
         t.action = match info.kind {
             ModuleKind::Engine(EngineModule::ImportTasks) => {
-                let file = args.get("file").and_then(Value::as_str).unwrap_or_default().to_string();
+                let file = args
+                    .get("file")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
                 if Templater::is_template(&file) {
-                    self.err(Diagnostic::at(&v.span, "import_tasks needs a literal file name").with_hint("use include_tasks for a templated file name"));
+                    self.err(
+                        Diagnostic::at(&v.span, "import_tasks needs a literal file name")
+                            .with_hint("use include_tasks for a templated file name"),
+                    );
                     return None;
                 }
                 let path = self.resolve_task_file(&file);
                 if !path.is_file() {
-                    self.err(Diagnostic::at(arg_spans.get("file").unwrap_or(&v.span), format!("imported task file {} does not exist", path.display())));
+                    self.err(Diagnostic::at(
+                        arg_spans.get("file").unwrap_or(&v.span),
+                        format!("imported task file {} does not exist", path.display()),
+                    ));
                     return None;
                 }
-                let tasks = self.loader.task_file(&path, inherit, &self.origin.clone(), Some(&v.span));
-                Action::Block { block: tasks, rescue: Vec::new(), always: Vec::new() }
+                let tasks =
+                    self.loader
+                        .task_file(&path, inherit, &self.origin.clone(), Some(&v.span));
+                Action::Block {
+                    block: tasks,
+                    rescue: Vec::new(),
+                    always: Vec::new(),
+                }
             }
             ModuleKind::Engine(EngineModule::ImportRole) => {
-                let role = args.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
-                let tasks_from = args.get("tasks_from").and_then(Value::as_str).map(str::to_string);
+                let role = args
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                let tasks_from = args
+                    .get("tasks_from")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
                 let mut seen = std::collections::HashSet::new();
                 let dir = self.origin.playbook_dir.clone();
-                let (tasks, _handlers) = self.loader.load_role(&role, tasks_from.as_deref(), t.vars.clone(), inherit, &dir, &v.span, &mut seen, 0);
-                Action::Block { block: tasks, rescue: Vec::new(), always: Vec::new() }
+                let (tasks, _handlers) = self.loader.load_role(
+                    &role,
+                    tasks_from.as_deref(),
+                    t.vars.clone(),
+                    inherit,
+                    &dir,
+                    &v.span,
+                    &mut seen,
+                    0,
+                );
+                Action::Block {
+                    block: tasks,
+                    rescue: Vec::new(),
+                    always: Vec::new(),
+                }
             }
             ModuleKind::Engine(EngineModule::IncludeTasks) => {
-                let file = args.get("file").and_then(Value::as_str).unwrap_or_default().to_string();
+                let file = args
+                    .get("file")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
                 if file.is_empty() {
                     self.err(Diagnostic::at(&v.span, "include_tasks needs a file name"));
                     return None;
@@ -228,30 +354,65 @@ impl TaskParser<'_, '_> {
                 if !Templater::is_template(&file) {
                     let path = self.resolve_task_file(&file);
                     if !path.is_file() {
-                        self.err(Diagnostic::at(arg_spans.get("file").unwrap_or(&v.span), format!("included task file {} does not exist", path.display())));
+                        self.err(Diagnostic::at(
+                            arg_spans.get("file").unwrap_or(&v.span),
+                            format!("included task file {} does not exist", path.display()),
+                        ));
                         return None;
                     }
                     // Validate it now, so a typo there is found before any host is touched.
-                    let _ = self.loader.task_file(&path, &Inherit::default(), &self.origin.clone(), Some(&v.span));
+                    let _ = self.loader.task_file(
+                        &path,
+                        &Inherit::default(),
+                        &self.origin.clone(),
+                        Some(&v.span),
+                    );
                 }
-                Action::IncludeTasks { file, vars: Map::new() }
+                Action::IncludeTasks {
+                    file,
+                    vars: Map::new(),
+                }
             }
             ModuleKind::Engine(EngineModule::IncludeRole) => {
-                let role = args.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
-                if !Templater::is_template(&role) && self.loader.find_role(&role, &self.origin.playbook_dir).is_none() {
-                    self.err(Diagnostic::at(arg_spans.get("name").unwrap_or(&v.span), format!("role `{role}` not found")));
+                let role = args
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                if !Templater::is_template(&role)
+                    && self
+                        .loader
+                        .find_role(&role, &self.origin.playbook_dir)
+                        .is_none()
+                {
+                    self.err(Diagnostic::at(
+                        arg_spans.get("name").unwrap_or(&v.span),
+                        format!("role `{role}` not found"),
+                    ));
                     return None;
                 }
                 Action::IncludeRole {
                     name: role,
-                    tasks_from: args.get("tasks_from").and_then(Value::as_str).map(str::to_string),
+                    tasks_from: args
+                        .get("tasks_from")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
                     vars: Map::new(),
                 }
             }
-            ModuleKind::Engine(EngineModule::Meta) => Action::Meta(args.get("_raw_params").and_then(Value::as_str).unwrap_or("noop").to_string()),
+            ModuleKind::Engine(EngineModule::Meta) => Action::Meta(
+                args.get("_raw_params")
+                    .and_then(Value::as_str)
+                    .unwrap_or("noop")
+                    .to_string(),
+            ),
             _ => {
                 self.check_controller_files(info.name, &args, &arg_spans, &v.span);
-                Action::Module { module: info.name.to_string(), args, arg_spans }
+                Action::Module {
+                    module: info.name.to_string(),
+                    args,
+                    arg_spans,
+                }
             }
         };
         Some(t)
@@ -262,12 +423,24 @@ impl TaskParser<'_, '_> {
         if p.is_absolute() {
             return p.to_path_buf();
         }
-        let candidates = [self.origin.file_dir.join(file), self.origin.playbook_dir.join(file)];
-        candidates.iter().find(|c| c.is_file()).cloned().unwrap_or_else(|| candidates[0].clone())
+        let candidates = [
+            self.origin.file_dir.join(file),
+            self.origin.playbook_dir.join(file),
+        ];
+        candidates
+            .iter()
+            .find(|c| c.is_file())
+            .cloned()
+            .unwrap_or_else(|| candidates[0].clone())
     }
 
     /// Module arguments from a mapping, a `key=value` string or free-form text.
-    fn args(&mut self, info: &ModuleInfo, v: &Node, free_text: Option<String>) -> Option<(Map<String, Value>, HashMap<String, Span>)> {
+    fn args(
+        &mut self,
+        info: &ModuleInfo,
+        v: &Node,
+        free_text: Option<String>,
+    ) -> Option<(Map<String, Value>, HashMap<String, Span>)> {
         let mut args = Map::new();
         let mut spans = HashMap::new();
         let text = free_text.or_else(|| match &v.value {
@@ -275,7 +448,10 @@ impl TaskParser<'_, '_> {
             _ => v.scalar_text(),
         });
         if let Some(text) = text {
-            let known: Vec<&str> = info.spec.map(|s| s.iter().map(|a| a.name).collect()).unwrap_or_default();
+            let known: Vec<&str> = info
+                .spec
+                .map(|s| s.iter().map(|a| a.name).collect())
+                .unwrap_or_default();
             match parse_kv(&text, info.free_form.is_some(), &known) {
                 Ok(m) => {
                     for k in m.keys() {
@@ -284,7 +460,10 @@ impl TaskParser<'_, '_> {
                     args = m;
                 }
                 Err(e) => {
-                    self.err(Diagnostic::at(&v.span, format!("module `{}`: {e}", info.name)));
+                    self.err(Diagnostic::at(
+                        &v.span,
+                        format!("module `{}`: {e}", info.name),
+                    ));
                     return None;
                 }
             }
@@ -307,11 +486,20 @@ impl TaskParser<'_, '_> {
     }
 
     /// Argument names against the module's spec, literal values' types, and template syntax.
-    fn check_args(&mut self, info: &ModuleInfo, args: &Map<String, Value>, spans: &HashMap<String, Span>, at: &Span) {
+    fn check_args(
+        &mut self,
+        info: &ModuleInfo,
+        args: &Map<String, Value>,
+        spans: &HashMap<String, Span>,
+        at: &Span,
+    ) {
         if let Some(spec) = info.spec {
             for (key, e) in check_names(spec, args) {
                 let span = spans.get(&key).unwrap_or(at);
-                self.err(Diagnostic::at(span, format!("module `{}`: {}", info.name, e.message)).with_hint_opt(e.hint));
+                self.err(
+                    Diagnostic::at(span, format!("module `{}`: {}", info.name, e.message))
+                        .with_hint_opt(e.hint),
+                );
             }
             let templated = args.values().any(has_template);
             if !templated {
@@ -344,10 +532,23 @@ impl TaskParser<'_, '_> {
 
     /// `template: src=...` and `copy: src=...` name controller files: find them (and check a
     /// template's syntax) now rather than halfway through a run.
-    fn check_controller_files(&mut self, module: &str, args: &Map<String, Value>, spans: &HashMap<String, Span>, at: &Span) {
+    fn check_controller_files(
+        &mut self,
+        module: &str,
+        args: &Map<String, Value>,
+        spans: &HashMap<String, Span>,
+        at: &Span,
+    ) {
         let subdir = match module {
             "template" => "templates",
-            "copy" if !args.get("remote_src").and_then(|v| converge_modules::args::to_bool(v)).unwrap_or(false) => "files",
+            "copy"
+                if !args
+                    .get("remote_src")
+                    .and_then(converge_modules::args::to_bool)
+                    .unwrap_or(false) =>
+            {
+                "files"
+            }
             _ => return,
         };
         let Some(src) = args.get("src").and_then(Value::as_str) else {
@@ -358,10 +559,17 @@ impl TaskParser<'_, '_> {
         }
         let span = spans.get("src").unwrap_or(at).clone();
         let Some(path) = find_in(&self.origin.search_path(subdir), src) else {
-            self.err(Diagnostic::at(&span, format!("could not find `{src}`")).with_hint(format!(
-                "searched {}",
-                self.origin.search_path(subdir).iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
-            )));
+            self.err(
+                Diagnostic::at(&span, format!("could not find `{src}`")).with_hint(format!(
+                    "searched {}",
+                    self.origin
+                        .search_path(subdir)
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            );
             return;
         };
         if module == "template" {
@@ -370,7 +578,10 @@ impl TaskParser<'_, '_> {
                     if let Err(e) = self.loader.templater.check_syntax(&file.text) {
                         let line = e.line.unwrap_or(1);
                         let off = file.offset(line, e.col.unwrap_or(1).saturating_sub(1));
-                        self.err(Diagnostic::at(&Span::new(&file, off, off + 1), format!("template syntax error: {}", e.message)));
+                        self.err(Diagnostic::at(
+                            &Span::new(&file, off, off + 1),
+                            format!("template syntax error: {}", e.message),
+                        ));
                     }
                 }
                 Err(m) => self.err(Diagnostic::at(&span, m)),
@@ -412,26 +623,85 @@ impl TaskParser<'_, '_> {
             match k.as_str() {
                 "name" => t.name = v.scalar_text(),
                 "when" => t.when.extend(self.loader.exprs(v)),
-                "loop" => t.loop_ = Some(Loop { kind: LoopKind::List, value: v.to_json(), span: v.span.clone() }),
-                "with_items" | "with_flattened" => t.loop_ = Some(Loop { kind: LoopKind::Items, value: v.to_json(), span: v.span.clone() }),
-                "with_list" => t.loop_ = Some(Loop { kind: LoopKind::Plain, value: v.to_json(), span: v.span.clone() }),
-                "with_dict" => t.loop_ = Some(Loop { kind: LoopKind::Dict, value: v.to_json(), span: v.span.clone() }),
-                "with_fileglob" => t.loop_ = Some(Loop { kind: LoopKind::Fileglob, value: v.to_json(), span: v.span.clone() }),
-                "with_indexed_items" => t.loop_ = Some(Loop { kind: LoopKind::Indexed, value: v.to_json(), span: v.span.clone() }),
+                "loop" => {
+                    t.loop_ = Some(Loop {
+                        kind: LoopKind::List,
+                        value: v.to_json(),
+                        span: v.span.clone(),
+                    })
+                }
+                "with_items" | "with_flattened" => {
+                    t.loop_ = Some(Loop {
+                        kind: LoopKind::Items,
+                        value: v.to_json(),
+                        span: v.span.clone(),
+                    })
+                }
+                "with_list" => {
+                    t.loop_ = Some(Loop {
+                        kind: LoopKind::Plain,
+                        value: v.to_json(),
+                        span: v.span.clone(),
+                    })
+                }
+                "with_dict" => {
+                    t.loop_ = Some(Loop {
+                        kind: LoopKind::Dict,
+                        value: v.to_json(),
+                        span: v.span.clone(),
+                    })
+                }
+                "with_fileglob" => {
+                    t.loop_ = Some(Loop {
+                        kind: LoopKind::Fileglob,
+                        value: v.to_json(),
+                        span: v.span.clone(),
+                    })
+                }
+                "with_indexed_items" => {
+                    t.loop_ = Some(Loop {
+                        kind: LoopKind::Indexed,
+                        value: v.to_json(),
+                        span: v.span.clone(),
+                    })
+                }
                 "loop_control" => t.loop_control = self.loop_control(v),
                 "register" => match v.as_str() {
-                    Some(r) if !r.is_empty() && r.chars().all(|c| c.is_alphanumeric() || c == '_') => t.register = Some(r.to_string()),
-                    _ => self.err(Diagnostic::at(&v.span, "`register` must be a variable name")),
+                    Some(r)
+                        if !r.is_empty() && r.chars().all(|c| c.is_alphanumeric() || c == '_') =>
+                    {
+                        t.register = Some(r.to_string())
+                    }
+                    _ => self.err(Diagnostic::at(
+                        &v.span,
+                        "`register` must be a variable name",
+                    )),
                 },
-                "notify" => t.notify = self.loader.string_list(v, "notify").into_iter().map(|(s, _)| s).collect(),
-                "listen" => t.listen = self.loader.string_list(v, "listen").into_iter().map(|(s, _)| s).collect(),
+                "notify" => {
+                    t.notify = self
+                        .loader
+                        .string_list(v, "notify")
+                        .into_iter()
+                        .map(|(s, _)| s)
+                        .collect()
+                }
+                "listen" => {
+                    t.listen = self
+                        .loader
+                        .string_list(v, "listen")
+                        .into_iter()
+                        .map(|(s, _)| s)
+                        .collect()
+                }
                 "changed_when" => t.changed_when = Some(self.loader.exprs(v)),
                 "failed_when" => t.failed_when = Some(self.loader.exprs(v)),
                 "until" => t.until = self.loader.exprs(v).into_iter().next(),
                 "retries" => t.retries = Some(v.to_json()),
                 "delay" => t.delay = Some(v.to_json()),
                 "ignore_errors" => t.ignore_errors = Some(v.to_json()),
-                "ignore_unreachable" => t.ignore_unreachable = self.loader.bool_of(v, k).unwrap_or(false),
+                "ignore_unreachable" => {
+                    t.ignore_unreachable = self.loader.bool_of(v, k).unwrap_or(false)
+                }
                 "tags" => t.tags.extend(tags_of(v)),
                 "check_mode" => t.check_mode = self.loader.bool_of(v, k),
                 "diff" => t.diff = self.loader.bool_of(v, k),
@@ -483,8 +753,12 @@ impl TaskParser<'_, '_> {
                 "extended" => lc.extended = self.loader.bool_of(val, "extended").unwrap_or(false),
                 "extended_allitems" | "break_when" => {}
                 _ => {
-                    let hint = nearest(&k, ["loop_var", "index_var", "label", "pause", "extended"]).map(|n| format!("did you mean `{n}`?"));
-                    self.err(Diagnostic::at(&kn.span, format!("`{k}` is not a loop_control option")).with_hint_opt(hint));
+                    let hint = nearest(&k, ["loop_var", "index_var", "label", "pause", "extended"])
+                        .map(|n| format!("did you mean `{n}`?"));
+                    self.err(
+                        Diagnostic::at(&kn.span, format!("`{k}` is not a loop_control option"))
+                            .with_hint_opt(hint),
+                    );
                 }
             }
         }

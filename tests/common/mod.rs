@@ -20,7 +20,11 @@ impl Run {
     }
 
     pub fn changed(&self, host: &str) -> u32 {
-        self.recap().get(host).and_then(|m| m.get("changed")).copied().unwrap_or(u32::MAX)
+        self.recap()
+            .get(host)
+            .and_then(|m| m.get("changed"))
+            .copied()
+            .unwrap_or(u32::MAX)
     }
 }
 
@@ -57,7 +61,10 @@ pub fn converge(args: &[&str], cwd: &Path) -> Run {
         .args(args)
         .current_dir(cwd)
         .env("NO_COLOR", "1")
-        .env("CONVERGE_HISTORY", std::env::temp_dir().join("converge-tests-history.db"))
+        .env(
+            "CONVERGE_HISTORY",
+            std::env::temp_dir().join("converge-tests-history.db"),
+        )
         .output()
         .expect("run converge");
     Run {
@@ -72,16 +79,22 @@ pub fn tree_hash(root: &Path) -> String {
     use std::os::unix::fs::MetadataExt;
     let mut entries = Vec::new();
     fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) {
-        let Ok(rd) = std::fs::read_dir(dir) else { return };
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
         let mut items: Vec<_> = rd.filter_map(Result::ok).collect();
         items.sort_by_key(|e| e.file_name());
         for e in items {
             let p = e.path();
             let rel = p.strip_prefix(root).unwrap_or(&p).display().to_string();
-            let Ok(meta) = std::fs::symlink_metadata(&p) else { continue };
+            let Ok(meta) = std::fs::symlink_metadata(&p) else {
+                continue;
+            };
             let mode = meta.mode() & 0o7777;
             if meta.file_type().is_symlink() {
-                let t = std::fs::read_link(&p).map(|t| t.display().to_string()).unwrap_or_default();
+                let t = std::fs::read_link(&p)
+                    .map(|t| t.display().to_string())
+                    .unwrap_or_default();
                 out.push(format!("L {rel} -> {t}"));
             } else if meta.is_dir() {
                 out.push(format!("D {rel} {mode:o}"));
