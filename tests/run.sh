@@ -18,7 +18,7 @@ LAB_DIR=${LAB_DIR:-/tmp/converge-lab}
 export LAB_DIR
 cleanup() { bash tests/lab/lab.sh down >/dev/null 2>&1 || true; }
 trap cleanup EXIT
-bash tests/lab/lab.sh up 3
+bash tests/lab/lab.sh up 3 --docker-room
 export CONVERGE_LAB="$LAB_DIR"
 elapsed
 
