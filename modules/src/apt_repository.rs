@@ -336,7 +336,7 @@ mod tests {
         );
         let base = vec![(
             "/etc/apt/sources.list".to_string(),
-            "deb http://deb.debian.org/debian bookworm main\n".to_string(),
+            "deb http://mirror.example.test/debian bookworm main\n".to_string(),
         )];
         let plan = AptRepositoryModule::plan(&p, &base);
         assert_eq!(plan.actions.len(), 2);

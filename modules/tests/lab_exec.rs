@@ -177,12 +177,12 @@ fn converge(t: &LabTarget, module: &str, args: Value, expect: Status) -> Outcome
     r
 }
 
+// Opt-in (reported as ignored, never as passed): CI covers these modules over SSH in
+// tests/lab_packages.rs; this runs them through `lab.sh exec` for module development.
 #[test]
+#[ignore = "needs a running lab and CONVERGE_LAB_EXEC=hN"]
 fn lab_host_system_modules() {
-    let Some(t) = lab() else {
-        eprintln!("skipped: set CONVERGE_LAB_EXEC=h1 with a running lab");
-        return;
-    };
+    let t = lab().expect("set CONVERGE_LAB_EXEC=h1 with a running lab");
     // Packages: check mode lists exactly what apt would install (dependencies included).
     let c = go(&t, "apt", json!({"name": ["tree", "curl"]}), true);
     if c.status == Status::Changed {
@@ -342,14 +342,14 @@ fn lab_host_system_modules() {
     let o = go(
         &t,
         "get_url",
-        json!({"url": "http://deb.debian.org/debian/dists/bookworm/Release", "dest": "/tmp/Release"}),
+        json!({"url": "file:///etc/os-release", "dest": "/tmp/Release"}),
         false,
     );
     assert_ne!(o.status, Status::Failed);
     let o = converge(
         &t,
         "get_url",
-        json!({"url": "http://deb.debian.org/debian/dists/bookworm/Release.gpg", "dest": "/tmp/Release.gpg", "owner": "nobody", "mode": "0640"}),
+        json!({"url": "file:///etc/debian_version", "dest": "/tmp/Release.gpg", "owner": "nobody", "mode": "0640"}),
         Status::Changed,
     );
     assert_eq!(o.data["owner"], "nobody");
