@@ -58,6 +58,10 @@ pub trait Connection: Target {
     fn is_remote(&self) -> bool {
         false
     }
+    /// Commands run on the host so far (network round trips), when the transport counts them.
+    fn round_trips(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Run-wide connection settings from the command line.

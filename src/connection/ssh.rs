@@ -349,6 +349,8 @@ struct Session {
     endpoint: Endpoint,
     shared: Arc<Mutex<Shared>>,
     closed: AtomicBool,
+    /// Commands run over this session (each one a network round trip), for `-vv`.
+    round_trips: std::sync::atomic::AtomicU64,
     channels: Semaphore,
     connect_time: Duration,
 }
@@ -440,6 +442,7 @@ impl Session {
             endpoint: ep.clone(),
             shared,
             closed: AtomicBool::new(false),
+            round_trips: std::sync::atomic::AtomicU64::new(0),
             channels: Semaphore::new(MAX_CHANNELS),
             connect_time: started.elapsed(),
         }))
@@ -499,6 +502,8 @@ impl Session {
         stdin: Option<Vec<u8>>,
         timeout: Option<Duration>,
     ) -> Result<Output, TargetError> {
+        self.round_trips
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let _permit = self
             .channels
             .acquire()
@@ -700,6 +705,14 @@ impl Target for SshConnection {
 impl Connection for SshConnection {
     fn is_remote(&self) -> bool {
         true
+    }
+
+    fn round_trips(&self) -> Option<u64> {
+        Some(
+            self.session
+                .round_trips
+                .load(std::sync::atomic::Ordering::Relaxed),
+        )
     }
 
     fn describe(&self) -> String {

@@ -156,6 +156,13 @@ impl<'a> Executor<'a> {
             summary.any_unreachable |= st.stats.unreachable > 0;
             summary.recap.insert(name.clone(), st.stats);
             if let Some(c) = &st.connection {
+                if let Some(n) = c.round_trips() {
+                    self.sink.emit(&Event::Verbose {
+                        level: 2,
+                        host: Some(name.clone()),
+                        message: format!("{n} round trips over {}", c.describe()),
+                    });
+                }
                 c.close();
             }
         }

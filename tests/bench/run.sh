@@ -72,9 +72,9 @@ if ! "$VENV/bin/pyinfra" --version 2>/dev/null | grep -q 'v3\.'; then
     "$VENV/bin/pip" install -q 'pyinfra>=3,<4'
 fi
 
-V_CONVERGE=$("$BIN" --version 2>/dev/null | head -1 || echo "converge (no --version)")
-V_ANSIBLE=$("$VENV/bin/ansible-playbook" --version | head -1)
-V_PYINFRA=$("$VENV/bin/pyinfra" --version 2>&1 | head -1)
+V_CONVERGE=$("$BIN" --version 2>/dev/null | sed -n 1p || echo "converge (no --version)")
+V_ANSIBLE=$("$VENV/bin/ansible-playbook" --version 2>/dev/null | sed -n 1p || true)
+V_PYINFRA=$("$VENV/bin/pyinfra" --version 2>&1 | sed -n 1p || true)
 V_SSH=$(ssh -V 2>&1)
 
 rm -rf "$WORK"
