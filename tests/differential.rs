@@ -204,4 +204,5 @@ cases! {
     vars_precedence => "14-vars-precedence",
     absent_and_recurse => "15-absent-and-recurse",
     assert_debug => "16-assert-debug",
+    environment => "17-environment",
 }

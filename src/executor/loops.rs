@@ -82,36 +82,11 @@ fn glob(pattern: &str) -> Vec<String> {
     let mut out: Vec<String> = rd
         .filter_map(Result::ok)
         .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
-        .filter(|e| wildcard(&file_pat, &e.file_name().to_string_lossy()))
+        .filter(|e| {
+            converge_modules::sysutil::glob_match(&file_pat, &e.file_name().to_string_lossy())
+        })
         .map(|e| e.path().display().to_string())
         .collect();
     out.sort();
     out
-}
-
-/// `*` and `?` matching.
-pub fn wildcard(pat: &str, s: &str) -> bool {
-    let p: Vec<char> = pat.chars().collect();
-    let t: Vec<char> = s.chars().collect();
-    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(sp) = star {
-            pi = sp + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    while pi < p.len() && p[pi] == '*' {
-        pi += 1;
-    }
-    pi == p.len()
 }

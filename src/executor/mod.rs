@@ -4,6 +4,7 @@
 
 pub mod connect;
 pub mod engine_modules;
+pub mod environment;
 pub mod facts;
 pub mod host;
 pub mod loops;

@@ -381,17 +381,51 @@ impl Executor<'_> {
         args: &Map<String, Value>,
         mode: RunMode,
     ) -> Result<converge_modules::Outcome, ModuleError> {
+        let env = self.environment(task, vars).map_err(ModuleError::Failed)?;
         let same_become = host.prefetch_become.as_ref() == Some(&self.become_for(task, vars));
-        if same_become && task.delegate_to.is_none() {
-            let cached = super::prefetch::CachedTarget {
+        let cached;
+        let target: &dyn converge_modules::Target = if same_become && task.delegate_to.is_none() {
+            cached = super::prefetch::CachedTarget {
                 inner: conn,
                 cache: &host.prefetch,
             };
-            m.run(&cached, args, mode)
+            &cached
         } else {
             // This task may change what was prefetched.
             host.prefetch.clear();
-            m.run(conn, args, mode)
+            conn
+        };
+        if env.is_empty() {
+            m.run(target, args, mode)
+        } else {
+            m.run(
+                &super::environment::EnvTarget { inner: target, env },
+                args,
+                mode,
+            )
+        }
+    }
+
+    /// The task's `environment:` (play, block and task levels merged), rendered.
+    fn environment(
+        &self,
+        task: &Task,
+        vars: &Map<String, Value>,
+    ) -> Result<Vec<(String, String)>, String> {
+        let Some(raw) = &task.environment else {
+            return Ok(Vec::new());
+        };
+        let rendered = self
+            .templater
+            .render_value(raw, &self.ctx_value(vars.clone()))
+            .map_err(|e| format!("environment: {e}"))?;
+        match rendered {
+            Value::Object(m) => Ok(m
+                .into_iter()
+                .map(|(k, v)| (k, converge_modules::args::value_to_string(&v)))
+                .collect()),
+            Value::Null => Ok(Vec::new()),
+            other => Err(format!("environment must be a mapping, got {other}")),
         }
     }
 

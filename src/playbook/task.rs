@@ -711,7 +711,16 @@ impl TaskParser<'_, '_> {
                     let m = self.loader.vars_map(v, "task vars");
                     t.vars.extend(m);
                 }
-                "environment" => t.environment = Some(v.to_json()),
+                "environment" => {
+                    // Merged over what the block and play set, as Ansible does.
+                    t.environment = Some(match (t.environment.take(), v.to_json()) {
+                        (Some(Value::Object(mut parent)), Value::Object(own)) => {
+                            parent.extend(own);
+                            Value::Object(parent)
+                        }
+                        (_, own) => own,
+                    })
+                }
                 "become" => t.r#become.enabled = self.loader.bool_of(v, k),
                 "become_user" => t.r#become.user = v.scalar_text(),
                 "become_method" => t.r#become.method = v.scalar_text(),
