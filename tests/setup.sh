@@ -4,7 +4,7 @@
 set -euo pipefail
 need=()
 for cmd_pkg in debootstrap:debootstrap ssh:openssh-client ssh-keygen:openssh-client ip:iproute2 \
-    iptables:iptables sudo:sudo python3:python3 curl:curl zip:zip unzip:unzip; do
+    iptables:iptables sudo:sudo python3:python3 curl:curl zip:zip unzip:unzip chromium:chromium; do
     cmd=${cmd_pkg%%:*}
     pkg=${cmd_pkg#*:}
     command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
