@@ -24,7 +24,9 @@ fn several_mistakes_in_one_playbook() {
 
 #[test]
 fn yaml_syntax_error() {
-    insta::assert_snapshot!(errors_for("- hosts: all\n  tasks:\n    - debug: {msg: [unclosed}\n"));
+    insta::assert_snapshot!(errors_for(
+        "- hosts: all\n  tasks:\n    - debug: {msg: [unclosed}\n"
+    ));
 }
 
 #[test]

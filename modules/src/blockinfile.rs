@@ -214,12 +214,6 @@ impl Converge for BlockinfileModule {
         inspect_dest(target, &p.path, true)
     }
     fn plan(&self, p: &BlockParams, st: &DestState) -> Result<Plan<WriteAction>, ModuleError> {
-        if st.is_dir() {
-            return Err(ModuleError::Failed(format!(
-                "Path {} is a directory !",
-                st.path
-            )));
-        }
         let current = current_text(st)?;
         if current.is_none() && !p.spec.create {
             return Err(ModuleError::Failed(format!(

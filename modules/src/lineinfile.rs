@@ -363,12 +363,6 @@ impl Converge for LineinfileModule {
         inspect_dest(target, &p.path, true)
     }
     fn plan(&self, p: &LineParams, st: &DestState) -> Result<Plan<WriteAction>, ModuleError> {
-        if st.is_dir() {
-            return Err(ModuleError::Failed(format!(
-                "Path {} is a directory !",
-                st.path
-            )));
-        }
         let edit = transform(current_text(st)?.as_deref(), &p.spec, &p.path)?;
         plan_edit(&p.write, st, edit, "backup")
     }

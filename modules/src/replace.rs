@@ -127,12 +127,6 @@ impl Converge for ReplaceModule {
         inspect_dest(target, &p.path, true)
     }
     fn plan(&self, p: &ReplaceParams, st: &DestState) -> Result<Plan<WriteAction>, ModuleError> {
-        if st.is_dir() {
-            return Err(ModuleError::Failed(format!(
-                "Path {} is a directory !",
-                st.path
-            )));
-        }
         let Some(current) = current_text(st)? else {
             return Err(ModuleError::Failed(format!(
                 "Path {} does not exist !",

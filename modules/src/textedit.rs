@@ -20,8 +20,15 @@ pub struct Edit {
     pub data: Map<String, Value>,
 }
 
-/// The current content as text; a file that is not UTF-8 is refused rather than mangled.
+/// The current content as text; a directory, or a file that is not UTF-8, is refused rather
+/// than mangled.
 pub fn current_text(st: &DestState) -> Result<Option<String>, ModuleError> {
+    if st.is_dir() {
+        return Err(ModuleError::Failed(format!(
+            "Path {} is a directory !",
+            st.path
+        )));
+    }
     match &st.content {
         None => Ok(None),
         Some(bytes) => String::from_utf8(bytes.clone())

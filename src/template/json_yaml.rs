@@ -71,6 +71,23 @@ fn json_style(kwargs: &Kwargs, nice: bool) -> Result<JsonStyle, Error> {
     })
 }
 
+/// Python's `json.dumps(value, sort_keys=True, ensure_ascii=False)`, one line (`indent: None`,
+/// `", "` and `": "` separators) or indented: what Ansible prints results with.
+pub fn python_dumps(v: &Json, indent: Option<usize>) -> String {
+    let style = JsonStyle {
+        indent: indent.map(|n| " ".repeat(n)),
+        sort_keys: true,
+        ensure_ascii: false,
+        item_sep: if indent.is_some() {
+            ",".into()
+        } else {
+            ", ".into()
+        },
+        key_sep: ": ".into(),
+    };
+    dump_json(v, &style)
+}
+
 pub(crate) fn dump_json(v: &Json, style: &JsonStyle) -> String {
     let mut out = String::new();
     write_json(&mut out, v, style, 0);

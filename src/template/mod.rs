@@ -35,6 +35,7 @@ mod filters;
 mod hashing;
 mod jinja_tests;
 mod json_yaml;
+pub use json_yaml::python_dumps;
 mod lazy;
 mod lookups;
 mod loop_lookups;
