@@ -178,6 +178,37 @@ fn docker_host_playbook_on_real_hosts() {
     let lab = lab();
     let h1 = lab.hosts[0].0.clone();
 
+    // 0. Check mode on a bare host lists what it would do and leaves the host untouched. (A lab
+    //    that already ran this test is not bare any more; tests/run.sh always starts a fresh one.)
+    let bare = !lab.sh_raw(&h1, "command -v dockerd").status.success();
+    if bare {
+        let snapshot =
+            "cat /etc/docker/daemon.json /etc/default/docker 2>&1; id -nG deploy; ls /etc/rc2.d";
+        let before = lab.sh_raw(&h1, snapshot).stdout;
+        let text = lab.converge_ok(&["-l", h1.as_str(), "--check", "--diff"]);
+        for what in [
+            "+docker.io (installed)",
+            "+++ after: /etc/docker/daemon.json",
+            "+++ after: /etc/default/docker",
+            "+++ after: group docker",
+            "+enabled",
+            "+running",
+        ] {
+            assert!(text.contains(what), "check mode lists `{what}`:\n{text}");
+        }
+        assert!(
+            !lab.sh_raw(&h1, "command -v dockerd").status.success(),
+            "check mode installed docker"
+        );
+        assert_eq!(
+            before,
+            lab.sh_raw(&h1, snapshot).stdout,
+            "check mode changed files, groups or boot links"
+        );
+    } else {
+        eprintln!("{h1} already has dockerd: the bare-host check-mode step needs a fresh lab");
+    }
+
     // 1. Every host converged, then nothing to do.
     lab.converge_ok(&[]);
     assert_no_change(&lab.converge_ok(&[]));
@@ -188,6 +219,16 @@ fn docker_host_playbook_on_real_hosts() {
             .split_whitespace()
             .any(|g| g == "docker"));
     }
+
+    // A container runs, from an image made here: a shell and the two libraries it needs.
+    lab.sh(
+        &h1,
+        "tar -C / -chf - usr/bin/dash lib64/ld-linux-x86-64.so.2 lib/x86_64-linux-gnu/libc.so.6 | docker import - lab/sh:1 >/dev/null",
+    );
+    assert_eq!(
+        lab.sh(&h1, "docker run --rm --network none lab/sh:1 /usr/bin/dash -c 'echo running in a container'"),
+        "running in a container"
+    );
 
     // 2. overlay2 → btrfs on a loop file, keeping a local image.
     lab.sh(
