@@ -161,6 +161,46 @@ pub trait Module: Send + Sync {
         None
     }
     fn run(&self, target: &dyn Target, args: &Args, mode: RunMode) -> Result<Outcome, ModuleError>;
+
+    /// Run with the controller's services at hand (rendering a template the playbook names,
+    /// registering secrets). Most modules do not need them.
+    fn run_with(
+        &self,
+        target: &dyn Target,
+        args: &Args,
+        mode: RunMode,
+        controller: &dyn Controller,
+    ) -> Result<Outcome, ModuleError> {
+        let _ = controller;
+        self.run(target, args, mode)
+    }
+
+    /// Check what can be checked before any host is touched (the engine calls this while
+    /// loading the playbook, with arguments that may still hold `{{ templates }}`).
+    fn validate(&self, args: &Args) -> Result<(), ArgError> {
+        let _ = args;
+        Ok(())
+    }
+}
+
+/// What the engine offers a module on the controller's side.
+pub trait Controller: Sync {
+    /// Render a template file the task names (found like `template`'s `src`; `None`: the
+    /// module's built-in one, `builtin`) with the host's variables plus `vars`.
+    fn render(&self, template: Option<&str>, builtin: &str, vars: &Value)
+        -> Result<String, String>;
+    /// A value that must never be shown: the engine redacts it from every output.
+    fn add_secret(&self, value: &str);
+}
+
+/// For runs without an engine (module tests): templates are rendered by nobody.
+pub struct NoController;
+
+impl Controller for NoController {
+    fn render(&self, _: Option<&str>, _: &str, _: &Value) -> Result<String, String> {
+        Err("no template renderer here (the engine provides one)".to_string())
+    }
+    fn add_secret(&self, _: &str) {}
 }
 
 /// What a state-converging module decided to do.

@@ -13,6 +13,7 @@ pub mod command;
 pub mod common;
 pub mod contract;
 pub mod copy;
+pub mod docker;
 pub mod docker_engine;
 pub mod file;
 pub mod fileattrs;
@@ -45,6 +46,10 @@ pub mod user;
 pub mod wait_for;
 
 pub use args::{ArgError, ArgKind, ArgSpec, Args, Params};
-pub use contract::{Converge, Diff, Module, ModuleError, Outcome, Plan, RunMode, Status};
+pub use contract::{
+    Controller, Converge, Diff, Module, ModuleError, NoController, Outcome, Plan, RunMode, Status,
+};
 pub use local::LocalTarget;
-pub use target::{Command, FileAttrs, FileKind, Output, Program, Stat, Target, TargetError};
+pub use target::{
+    Command, Endpoint, FileAttrs, FileKind, Output, Program, Stat, Target, TargetError,
+};

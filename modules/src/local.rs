@@ -6,7 +6,9 @@
 //! file in the same directory, fsync, attributes, rename), exactly what the SSH connection does
 //! with its own means.
 
-use crate::target::{Command, FileAttrs, FileKind, Output, Program, Stat, Target, TargetError};
+use crate::target::{
+    Command, Endpoint, FileAttrs, FileKind, Output, Program, Stat, Target, TargetError,
+};
 use std::ffi::CString;
 use std::fs;
 use std::io::{ErrorKind, Write};
@@ -241,6 +243,44 @@ impl Target for LocalTarget {
         let uid = unsafe { libc::geteuid() };
         user_name(uid).unwrap_or_else(|| uid.to_string())
     }
+
+    fn exchange(
+        &self,
+        to: &Endpoint,
+        request: &[u8],
+        timeout: std::time::Duration,
+    ) -> Result<Vec<u8>, TargetError> {
+        let fail = |e: std::io::Error| TargetError::Failed(format!("{to}: {e}"));
+        match to {
+            Endpoint::Unix(path) => {
+                let s = std::os::unix::net::UnixStream::connect(path).map_err(fail)?;
+                s.set_read_timeout(Some(timeout)).map_err(fail)?;
+                s.set_write_timeout(Some(timeout)).map_err(fail)?;
+                exchange_on(s, request).map_err(fail)
+            }
+            Endpoint::Tcp { host, port } => {
+                use std::net::ToSocketAddrs;
+                let addr = (host.as_str(), *port)
+                    .to_socket_addrs()
+                    .map_err(fail)?
+                    .next()
+                    .ok_or_else(|| TargetError::Failed(format!("{to}: no address")))?;
+                let s = std::net::TcpStream::connect_timeout(&addr, timeout).map_err(fail)?;
+                s.set_read_timeout(Some(timeout)).map_err(fail)?;
+                s.set_write_timeout(Some(timeout)).map_err(fail)?;
+                exchange_on(s, request).map_err(fail)
+            }
+        }
+    }
+}
+
+/// Write the request, then read until the far end closes.
+fn exchange_on<S: std::io::Read + Write>(mut s: S, request: &[u8]) -> std::io::Result<Vec<u8>> {
+    s.write_all(request)?;
+    s.flush()?;
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut s, &mut out)?;
+    Ok(out)
 }
 
 fn create_temp(dir: &Path) -> std::io::Result<(PathBuf, fs::File)> {

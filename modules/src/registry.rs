@@ -9,6 +9,9 @@ use crate::blockinfile::BlockinfileModule;
 use crate::command::{CommandModule, RawModule, ShellModule};
 use crate::contract::Module;
 use crate::copy::CopyModule;
+use crate::docker::container::DockerContainerModule;
+use crate::docker::image::DockerImageModule;
+use crate::docker::services::DockerServicesModule;
 use crate::docker_engine::DockerEngineModule;
 use crate::file::FileModule;
 use crate::filesystem::FilesystemModule;
@@ -45,6 +48,14 @@ static PAUSE: PauseModule = PauseModule;
 static FILESYSTEM: FilesystemModule = FilesystemModule;
 static MOUNT: MountModule = MountModule;
 static DOCKER_ENGINE: DockerEngineModule = DockerEngineModule;
+static DOCKER_CONTAINER: DockerContainerModule = DockerContainerModule;
+static DOCKER_IMAGE: DockerImageModule = DockerImageModule;
+static DOCKER_SERVICES: DockerServicesModule = DockerServicesModule {
+    module_name: "docker_services",
+};
+static DOCKER_SERVICE: DockerServicesModule = DockerServicesModule {
+    module_name: "docker_service",
+};
 static APT: AptModule = AptModule;
 static PACKAGE: PackageModule = PackageModule;
 static APT_REPOSITORY: AptRepositoryModule = AptRepositoryModule;
@@ -87,6 +98,10 @@ pub fn all() -> Vec<&'static dyn Module> {
         &FILESYSTEM,
         &MOUNT,
         &DOCKER_ENGINE,
+        &DOCKER_CONTAINER,
+        &DOCKER_IMAGE,
+        &DOCKER_SERVICES,
+        &DOCKER_SERVICE,
         &APT,
         &PACKAGE,
         &APT_REPOSITORY,

@@ -574,6 +574,14 @@ impl Module for ServiceModule {
         } else {
             st
         };
+        if mode.check && !st.found() {
+            if let Some(name) = &p.name {
+                // Often an earlier task of the same run installs it: a dry run cannot know.
+                return Ok(Outcome::skipped(format!(
+                    "service {name} is not installed (yet): check mode cannot tell what starting it would do"
+                )));
+            }
+        }
         let plan = Self::plan(&p, &st)?;
         finish(plan, mode, |plan| Self::apply(&p, &st, plan, target))
     }

@@ -171,6 +171,24 @@ impl fmt::Display for TargetError {
 
 impl std::error::Error for TargetError {}
 
+/// The far end of a byte stream opened from the target's side: what the host itself would reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// A unix socket on the host, e.g. `/var/run/docker.sock`.
+    Unix(String),
+    /// A TCP address as the host sees it (a container's address on a bridge, `127.0.0.1`).
+    Tcp { host: String, port: u16 },
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Endpoint::Unix(path) => write!(f, "unix:{path}"),
+            Endpoint::Tcp { host, port } => write!(f, "{host}:{port}"),
+        }
+    }
+}
+
 /// The host a module manages. Implemented by the engine's connections.
 pub trait Target: Send + Sync {
     /// Run a command and wait for it.
@@ -191,5 +209,23 @@ pub trait Target: Send + Sync {
     /// The user commands run as (after privilege escalation), for defaults such as `~`.
     fn user(&self) -> String {
         "root".to_string()
+    }
+
+    /// Open a stream to `to` from the host's side, send `request`, and read until the far end
+    /// closes: one HTTP/1.1 exchange with `Connection: close` (the Docker API on its socket, a
+    /// health check on a container's port). Over SSH this is a `direct-streamlocal` or
+    /// `direct-tcpip` channel, so nothing needs installing on the host. The input side is left
+    /// open (a half-close makes Go's HTTP server cancel the request). Transports that cannot do
+    /// this say so with an error; callers fall back to commands.
+    fn exchange(
+        &self,
+        to: &Endpoint,
+        request: &[u8],
+        timeout: std::time::Duration,
+    ) -> Result<Vec<u8>, TargetError> {
+        let _ = (request, timeout);
+        Err(TargetError::Failed(format!(
+            "this connection cannot open a stream to {to}"
+        )))
     }
 }

@@ -3,7 +3,7 @@
 
 use super::{Become, Connection, ConnectionSpec};
 use converge_modules::local::LocalTarget;
-use converge_modules::{Command, FileAttrs, Output, Stat, Target, TargetError};
+use converge_modules::{Command, Endpoint, FileAttrs, Output, Stat, Target, TargetError};
 
 pub struct LocalConnection {
     target: LocalTarget,
@@ -52,6 +52,17 @@ impl Target for LocalConnection {
     }
     fn user(&self) -> String {
         self.become_user.clone().unwrap_or_else(Self::current_user)
+    }
+    fn exchange(
+        &self,
+        to: &Endpoint,
+        request: &[u8],
+        timeout: std::time::Duration,
+    ) -> Result<Vec<u8>, TargetError> {
+        // The socket is opened as the user converge runs as; with become to another user the
+        // caller falls back to commands (which refuse become the same way).
+        self.refuse_become()?;
+        self.target.exchange(to, request, timeout)
     }
 }
 

@@ -14,7 +14,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use converge_modules::target::{Command, FileAttrs, Output, Stat, Target, TargetError};
+use converge_modules::target::{
+    Command, Endpoint as StreamEnd, FileAttrs, Output, Stat, Target, TargetError,
+};
 use russh::client::{self, DisconnectReason, Handle};
 use russh::keys::{Algorithm, EcdsaCurve, HashAlg, PublicKeyOrCertificate};
 use russh::{cipher, kex, ChannelMsg, Preferred, Sig};
@@ -597,6 +599,76 @@ impl Session {
     }
 }
 
+impl Session {
+    /// One request/response over a forwarding channel that sshd opens on the host's side
+    /// (`direct-streamlocal@openssh.com` for a unix socket, `direct-tcpip` for an address).
+    async fn exchange(
+        &self,
+        to: &StreamEnd,
+        request: &[u8],
+        timeout: Duration,
+    ) -> Result<Vec<u8>, TargetError> {
+        self.round_trips
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let _permit = self
+            .channels
+            .acquire()
+            .await
+            .map_err(|_| self.lost_error())?;
+        if self.is_lost() {
+            return Err(self.lost_error());
+        }
+        let opened = match to {
+            StreamEnd::Unix(path) => {
+                self.handle
+                    .channel_open_direct_streamlocal(path.clone())
+                    .await
+            }
+            StreamEnd::Tcp { host, port } => {
+                self.handle
+                    .channel_open_direct_tcpip(host.clone(), u32::from(*port), "127.0.0.1", 0)
+                    .await
+            }
+        };
+        let channel = opened.map_err(|e| {
+            if self.is_lost() {
+                self.lost_error()
+            } else {
+                TargetError::Failed(format!(
+                    "{}: sshd would not open a stream to {to}: {e}",
+                    self.endpoint.label()
+                ))
+            }
+        })?;
+        let (mut reader, writer) = channel.split();
+        let work = async {
+            writer
+                .data_bytes(request.to_vec())
+                .await
+                .map_err(|e| TargetError::Failed(format!("{to}: sending failed: {e}")))?;
+            let mut out = Vec::new();
+            while let Some(msg) = reader.wait().await {
+                match msg {
+                    ChannelMsg::Data { data } => out.extend_from_slice(&data),
+                    ChannelMsg::Eof | ChannelMsg::Close => break,
+                    _ => {}
+                }
+            }
+            Ok(out)
+        };
+        let result = tokio::time::timeout(timeout, work).await;
+        let _ = writer.close().await;
+        match result {
+            Ok(r) => r,
+            Err(_) => Err(TargetError::Failed(format!(
+                "{to} on {}: no complete answer within {} s",
+                self.endpoint.name,
+                timeout.as_secs_f32()
+            ))),
+        }
+    }
+}
+
 fn signal_number(sig: &Sig) -> i32 {
     match sig {
         Sig::HUP => 1,
@@ -699,6 +771,18 @@ impl Target for SshConnection {
         } else {
             self.session.endpoint.user.clone()
         }
+    }
+
+    fn exchange(
+        &self,
+        to: &StreamEnd,
+        request: &[u8],
+        timeout: Duration,
+    ) -> Result<Vec<u8>, TargetError> {
+        // sshd opens the stream as the login user: with become to someone else, the socket's
+        // permissions are that user's, not the become user's. The caller's fallback (commands,
+        // which do go through become) handles a refusal.
+        block_on(self.session.exchange(to, request, timeout))
     }
 }
 

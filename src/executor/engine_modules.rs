@@ -257,9 +257,76 @@ impl Executor<'_> {
                 }
                 Ok(())
             }
+            "docker_image" => docker_image_paths(task, args),
+            "docker_services" | "docker_service" => docker_services_paths(task, args),
             _ => Ok(()),
         }
     }
+}
+
+/// `docker_image`: the build directory and `load_src` are on the controller, found like
+/// `copy`'s `src` (role `files/`, the playbook's directory).
+fn docker_image_paths(task: &Task, args: &mut Map<String, Value>) -> Result<(), String> {
+    let dirs = task.origin.search_path("files");
+    if let Some(path) = args
+        .get("build")
+        .and_then(|b| b.get("path"))
+        .and_then(Value::as_str)
+    {
+        let dir = find_in(&dirs, path).filter(|p| p.is_dir()).ok_or_else(|| {
+            format!("docker_image: build directory `{path}` not found on the controller")
+        })?;
+        args.insert(
+            "_context_dir".into(),
+            Value::String(dir.display().to_string()),
+        );
+    }
+    for (key, internal) in [("load_src", "_load_src"), ("import_src", "_import_src")] {
+        if let Some(src) = args.get(key).and_then(Value::as_str) {
+            let file = find_in(&dirs, src).ok_or_else(|| {
+                format!("docker_image: {key} `{src}` not found on the controller")
+            })?;
+            args.insert(internal.into(), Value::String(file.display().to_string()));
+        }
+    }
+    Ok(())
+}
+
+/// `docker_services`: relative paths (build contexts, env files) start at the playbook's
+/// directory, or at the compose file's, which is read here.
+fn docker_services_paths(task: &Task, args: &mut Map<String, Value>) -> Result<(), String> {
+    let base = task
+        .origin
+        .role_path
+        .clone()
+        .map(|r| r.join("files"))
+        .filter(|p| p.is_dir())
+        .unwrap_or_else(|| task.origin.playbook_dir.clone());
+    match args
+        .get("compose")
+        .or(args.get("compose_file"))
+        .and_then(Value::as_str)
+    {
+        Some(file) => {
+            let path = find_in(&task.origin.search_path("files"), file).ok_or_else(|| {
+                format!("docker_services: compose file `{file}` not found on the controller")
+            })?;
+            let doc = crate::yaml::load_path(&path).map_err(|d| d.to_string())?;
+            args.insert("_compose".into(), doc.to_json());
+            let dir = path
+                .parent()
+                .map(std::path::Path::to_path_buf)
+                .unwrap_or(base);
+            args.insert("_base_dir".into(), Value::String(dir.display().to_string()));
+        }
+        None => {
+            args.insert(
+                "_base_dir".into(),
+                Value::String(base.display().to_string()),
+            );
+        }
+    }
+    Ok(())
 }
 
 fn collect_dir(

@@ -1,7 +1,7 @@
 //! `environment:` on a play, block or task: variables added to every command the task's module
 //! runs on the host, by wrapping the target rather than teaching each module about it.
 
-use converge_modules::{Command, FileAttrs, Output, Stat, Target, TargetError};
+use converge_modules::{Command, Endpoint, FileAttrs, Output, Stat, Target, TargetError};
 
 pub struct EnvTarget<'a> {
     pub inner: &'a dyn Target,
@@ -34,5 +34,14 @@ impl Target for EnvTarget<'_> {
     }
     fn user(&self) -> String {
         self.inner.user()
+    }
+
+    fn exchange(
+        &self,
+        to: &Endpoint,
+        request: &[u8],
+        timeout: std::time::Duration,
+    ) -> Result<Vec<u8>, TargetError> {
+        self.inner.exchange(to, request, timeout)
     }
 }

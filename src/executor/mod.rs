@@ -3,6 +3,7 @@
 //! Ansible. A failing or unreachable host drops out of the play; the others carry on.
 
 pub mod connect;
+pub mod controller;
 pub mod engine_modules;
 pub mod environment;
 pub mod facts;
@@ -87,6 +88,9 @@ pub struct Executor<'a> {
     hosts: Mutex<HashMap<String, Arc<Mutex<HostState>>>>,
     current_become: Mutex<BecomeOpts>,
     errors: Mutex<Vec<String>>,
+    /// Secret values modules came across while running (values read from the controller's
+    /// environment): redacted from every output.
+    secrets: Mutex<Vec<String>>,
 }
 
 impl<'a> Executor<'a> {
@@ -104,7 +108,24 @@ impl<'a> Executor<'a> {
             hosts: Mutex::new(HashMap::new()),
             current_become: Mutex::new(BecomeOpts::default()),
             errors: Mutex::new(Vec::new()),
+            secrets: Mutex::new(Vec::new()),
         }
+    }
+
+    /// A secret value met during the run.
+    pub fn add_secret(&self, value: &str) {
+        let mut s = self.secrets.lock().unwrap_or_else(|e| e.into_inner());
+        if !s.iter().any(|v| v == value) {
+            s.push(value.to_string());
+        }
+    }
+
+    /// The secret values met so far.
+    pub fn runtime_secrets(&self) -> Vec<String> {
+        self.secrets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub(crate) fn play_become(&self) -> BecomeOpts {

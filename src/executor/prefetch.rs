@@ -8,7 +8,7 @@
 use crate::connection::shell_ops::parse_stat;
 use crate::playbook::{Action, Task};
 use base64::Engine as _;
-use converge_modules::{Command, FileAttrs, Output, Stat, Target, TargetError};
+use converge_modules::{Command, Endpoint, FileAttrs, Output, Stat, Target, TargetError};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -178,6 +178,15 @@ impl Target for CachedTarget<'_> {
 
     fn user(&self) -> String {
         self.inner.user()
+    }
+
+    fn exchange(
+        &self,
+        to: &Endpoint,
+        request: &[u8],
+        timeout: std::time::Duration,
+    ) -> Result<Vec<u8>, TargetError> {
+        self.inner.exchange(to, request, timeout)
     }
 }
 

@@ -395,13 +395,19 @@ impl Executor<'_> {
             host.prefetch.clear();
             conn
         };
+        let ctl = super::controller::EngineController {
+            exec: self,
+            task,
+            vars,
+        };
         if env.is_empty() {
-            m.run(target, args, mode)
+            m.run_with(target, args, mode, &ctl)
         } else {
-            m.run(
+            m.run_with(
                 &super::environment::EnvTarget { inner: target, env },
                 args,
                 mode,
+                &ctl,
             )
         }
     }

@@ -501,6 +501,19 @@ impl TaskParser<'_, '_> {
                         .with_hint_opt(e.hint),
                 );
             }
+            if let ModuleKind::Host(m) = info.kind {
+                if let Err(e) = m.validate(args) {
+                    let span = e.arg.as_ref().and_then(|a| spans.get(a)).unwrap_or(at);
+                    let what = match &e.arg {
+                        Some(a) => format!("argument `{a}`: {}", e.message),
+                        None => e.message.clone(),
+                    };
+                    self.err(
+                        Diagnostic::at(span, format!("module `{}`: {what}", info.name))
+                            .with_hint_opt(e.hint.clone()),
+                    );
+                }
+            }
             let templated = args.values().any(has_template);
             if !templated {
                 if let Err(e) = Params::new(spec, args) {

@@ -1,0 +1,52 @@
+//! What a module may ask of the controller while it runs on a host (see
+//! `converge_modules::Controller`): rendering a template the task names, with the host's
+//! variables and the module's own on top (the proxy config of `docker_services`, rendered once
+//! the new containers have addresses), and registering secret values for redaction.
+
+use super::Executor;
+use crate::playbook::task::find_in;
+use crate::playbook::Task;
+use crate::source::SourceFile;
+use serde_json::{Map, Value};
+
+pub struct EngineController<'e, 'a> {
+    pub exec: &'e Executor<'a>,
+    pub task: &'e Task,
+    pub vars: &'e Map<String, Value>,
+}
+
+impl converge_modules::Controller for EngineController<'_, '_> {
+    fn render(
+        &self,
+        template: Option<&str>,
+        builtin: &str,
+        extra: &Value,
+    ) -> Result<String, String> {
+        let (text, origin) = match template {
+            Some(src) => {
+                let path = find_in(&self.task.origin.search_path("templates"), src)
+                    .ok_or_else(|| format!("could not find template `{src}`"))?;
+                (
+                    SourceFile::read(&path)?.text.clone(),
+                    path.display().to_string(),
+                )
+            }
+            None => (builtin.to_string(), "the built-in template".to_string()),
+        };
+        let mut vars = self.vars.clone();
+        if let Value::Object(m) = extra {
+            for (k, v) in m {
+                vars.insert(k.clone(), v.clone());
+            }
+        }
+        let ctx = self.exec.ctx_value(vars);
+        self.exec.templater.render(&text, &ctx).map_err(|e| {
+            let line = e.line.map(|l| format!(":{l}")).unwrap_or_default();
+            format!("{origin}{line}: {}", e.message)
+        })
+    }
+
+    fn add_secret(&self, value: &str) {
+        self.exec.add_secret(value);
+    }
+}
