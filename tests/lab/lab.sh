@@ -11,8 +11,13 @@
 #   * an overlayfs root: lowerdir = a cached, read-only debootstrapped base,
 #     upper/work = $LAB_DIR/hosts/hN/{upper,work}, mounted at .../hN/root;
 #   * its own mount, PID and UTS namespaces; PID 1 there is this script's
-#     `_init` (a small bash reaper) which mounts proc/sys/cgroups/dev/run
-#     inside the root and starts `chroot ROOT /usr/sbin/sshd -D -e`.
+#     `_init` (run from a copy in the host's root, /usr/local/sbin/converge-lab-helper)
+#     which mounts proc/sys/cgroups/dev/run inside the root, makes that root the
+#     root of its mount namespace (pivot_root; the controller's / is unmounted
+#     there), starts `/usr/sbin/sshd -D -e` and then only reaps orphans.
+#     (Not a mere chroot: setns() into the mount namespace -- nsenter -m,
+#     `runc exec` = `docker exec` and Docker HEALTHCHECKs -- lands at the
+#     namespace's root, which must be the host's, not the controller's.)
 #
 # Everything the lab uses stays inside 198.18.0.0/15 (RFC 2544 benchmarking
 # range). See tests/lab/README.md for usage.
@@ -21,7 +26,7 @@
 #   lab.sh up N [--docker-room]   start h1..hN (tears down a running lab first)
 #   lab.sh down                   stop everything, remove all traces
 #   lab.sh status                 show the running lab
-#   lab.sh exec hN [CMD...]       run CMD inside hN (namespaces + chroot)
+#   lab.sh exec hN [CMD...]       run CMD inside hN (its namespaces and root)
 #   lab.sh ssh [USER@]hN [CMD...] ssh into hN with the lab key / known_hosts
 #   lab.sh kill-sshd hN           kill every sshd process of hN
 #   lab.sh start-sshd hN          start hN's sshd again
@@ -58,6 +63,12 @@ readonly RSA_BITS=${CONVERGE_LAB_RSA_BITS:-0}
 # LAB_ID (0-99) lets several labs run side by side (one per developer or test run): lab 0
 # is 198.18.0.0/16 as described above; lab K > 0 uses bridge cvlabK, 198.18.K.0/24 and its
 # own state, lock and default LAB_DIR.
+# Without LAB_ID, a LAB_DIR of a running lab names its lab (its env.sh lists 198.18.K.x
+# addresses): `LAB_DIR=/tmp/converge-lab8 lab.sh kill-sshd h3` must act on lab 8, never on
+# lab 0's h3.
+if [[ -z ${LAB_ID:-} && -n ${LAB_DIR:-} && -s ${LAB_DIR}/env.sh ]]; then
+    LAB_ID=$(sed -n "s/^export LAB_ADDRS=198\.18\.\([0-9]\{1,2\}\)\..*/\1/p" "$LAB_DIR/env.sh" | head -n 1)
+fi
 readonly LAB_ID=${LAB_ID:-0}
 [[ $LAB_ID =~ ^[0-9]{1,2}$ ]] || { echo "lab.sh: LAB_ID must be 0-99" >&2; exit 2; }
 if ((LAB_ID == 0)); then
@@ -82,6 +93,10 @@ readonly LOCK_FILE=/run/converge-lab${ID_SUFFIX}.lock
 
 # Clean environment for everything run inside a host.
 readonly HOST_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
+# A host's PID 1 runs from this copy of lab.sh inside the host's own root (a path inside
+# the host): after its pivot_root nothing of the controller's file system is left there.
+readonly HOST_HELPER=/usr/local/sbin/converge-lab-helper
 
 SELF=$(readlink -f "${BASH_SOURCE[0]}")
 readonly SELF
@@ -396,12 +411,14 @@ EOF
     ip -n "$ns" link set eth0 up
     ip -n "$ns" route add default via "$BRIDGE_ADDR"
 
-    # Start: new mount/PID/UTS namespaces inside the netns; PID 1 is `_init`.
+    # Start: new mount/PID/UTS namespaces inside the netns; PID 1 is `_init`,
+    # run from a copy of this script in the host's root (see cmd_init).
     # setsid + closed fds: the host must not hold our terminal, pipes or lock.
+    install -D -m 0755 "$SELF" "$r$HOST_HELPER"
     : >"$hd/log"
     rm -f "$hd/pid"
     setsid ip netns exec "$ns" unshare --mount --pid --fork --uts --propagation private \
-        "$SELF" _init "$h" </dev/null >>"$hd/log" 2>&1 9>&- &
+        "$r$HOST_HELPER" _init "$h" </dev/null >>"$hd/log" 2>&1 9>&- &
     # _init records its PID (as seen from the controller) in $hd/pid (30 s:
     # generous, for a machine busy with other work).
     for ((k = 0; k < 300; k++)); do
@@ -432,13 +449,20 @@ gen_host_keys() {
     done
 }
 
-# PID 1 of a host (runs in the host's namespaces, still outside the chroot).
-# Mounts the host's kernel file systems inside its root, starts sshd, then
-# stays alive reaping orphans, so sshd can be killed/restarted while the
-# host (and, e.g., its dockerd) keeps running.
+# PID 1 of a host (runs in the host's namespaces, at first with the
+# controller's / as root). Mounts the host's kernel file systems inside its
+# root, pivots into that root, starts sshd, then stays alive reaping orphans,
+# so sshd can be killed/restarted while the host (and, e.g., its dockerd)
+# keeps running.
 cmd_init() {
-    local h=$1 hd r d name hier enabled ctrls=()
+    local h=$1 hd r d name hier enabled ctrls=() fd
     hd=$(host_dir "$h"); r=$hd/root
+    # Only stdin/out/err (the log) and bash's own script fd survive into the
+    # host: no descriptor of whoever ran `up` stays reachable there via /proc/1/fd.
+    for fd in /proc/self/fd/*; do
+        fd=${fd##*/}
+        [[ $fd =~ ^[0-9]+$ ]] && ((fd > 2 && fd < 255)) && eval "exec $fd>&-"
+    done
     # The controller's /proc is still mounted here: /proc/self is our PID in
     # the controller's PID namespace (what down/exec need).
     local mypid _rest
@@ -484,23 +508,33 @@ cmd_init() {
         mount --bind "$hd/docker" "$r/var/lib/docker"
     fi
 
-    spawn_sshd "$h"
-    echo "[init $h] up (pid $mypid on the controller)"
-    # Reap orphans: bash reaps any child (known job or not) on SIGCHLD.
+    # The host's root becomes the root of its mount namespace (not a chroot:
+    # whatever enters the namespace with setns() -- `lab.sh exec`, `runc exec`
+    # for `docker exec` and HEALTHCHECKs -- starts at the namespace's root).
+    # The controller's / is then unmounted from this namespace.
+    mkdir -p "$r/.lab-oldroot"
+    cd "$r"
+    pivot_root . .lab-oldroot || { echo "[init $h] pivot_root failed"; exit 1; }
+    cd /
+    PATH=$HOST_PATH     # from here on, the host's own programs
+    umount -l /.lab-oldroot || { echo "[init $h] could not unmount the controller's root"; exit 1; }
+    rmdir /.lab-oldroot 2>/dev/null || true
+
+    ( setsid env -i PATH="$HOST_PATH" LANG=C.UTF-8 /usr/sbin/sshd -D -e </dev/null & )
+    echo "[init $h] up (pid $mypid on the controller), root pivoted"
+    # Go on as the host's own bash (its exe, libraries and script then all
+    # live in the host's root), with a clean environment.
+    exec /usr/bin/env -i PATH="$HOST_PATH" LANG=C.UTF-8 /bin/bash "$HOST_HELPER" _init "$h" --reap
+}
+
+# The rest of a host's PID 1: reap orphans (bash reaps any child, known job
+# or not, on SIGCHLD) until killed.
+init_reap() {
     trap 'exit 0' TERM
     while :; do
         sleep 3600 &
         wait $! || true
     done
-}
-
-# Start sshd inside the current host namespaces, detached: its parent exits
-# at once, so sshd is re-parented to the host's PID 1.
-spawn_sshd() {
-    local h=$1 hd
-    hd=$(host_dir "$h")
-    ( setsid env -i PATH="$HOST_PATH" LANG=C.UTF-8 chroot "$hd/root" /usr/sbin/sshd -D -e \
-        </dev/null >>"$hd/log" 2>&1 9>&- & )
 }
 
 # ----------------------------------------------------------------------------
@@ -522,6 +556,20 @@ host_pid_is_init() {
     local args=()
     mapfile -d '' args 2>/dev/null <"/proc/$1/cmdline" || return 1
     [[ " ${args[*]} " == *" _init $2 "* ]]
+}
+
+# ENTER = the command prefix that runs a command inside host H (PID 1 =
+# PID): its namespaces and root, a clean environment. A host started by this
+# lab.sh has its root as its mount namespace's root, where nsenter -m lands;
+# one started by an older lab.sh (PID 1's root is still the controller's /)
+# only chroot'ed, so it needs the chroot here too.
+host_enter_cmd() {
+    local h=$1 pid=$2
+    ENTER=(nsenter -t "$pid" -n -m -p -u --)
+    if [[ /proc/$pid/root -ef / ]]; then
+        ENTER+=(chroot "$(host_dir "$h")/root")
+    fi
+    ENTER+=(/usr/bin/env -i PATH="$HOST_PATH" HOME=/root LANG=C.UTF-8)
 }
 
 ssh_opts() {
@@ -657,6 +705,7 @@ write_lab_files() {
     {
         echo "# converge lab: source me (written by tests/lab/lab.sh up $N)"
         printf 'export LAB_DIR=%q\n' "$LAB_DIR"
+        printf 'export LAB_ID=%q\n' "$LAB_ID"
         printf 'export LAB_HOSTS=%q\n' "$hostsv"
         printf 'export LAB_ADDRS=%q\n' "$addrsv"
         printf 'export LAB_INVENTORY=%q\n' "$LAB_DIR/inventory.ini"
@@ -802,13 +851,12 @@ cmd_status() {
 
 cmd_exec() {
     [[ $# -ge 1 ]] || die "usage: lab.sh exec hN [CMD...]"
-    local h=$1 pid r; shift
+    local h=$1 pid; shift
     host_index "$h" >/dev/null
     pid=$(host_pid1 "$h")
-    r=$(host_dir "$h")/root
     [[ $# -gt 0 ]] || set -- /bin/bash -l
-    exec nsenter -t "$pid" -n -m -p -u -- \
-        chroot "$r" /usr/bin/env -i PATH="$HOST_PATH" HOME=/root LANG=C.UTF-8 TERM="${TERM:-dumb}" "$@"
+    host_enter_cmd "$h" "$pid"
+    exec "${ENTER[@]}" TERM="${TERM:-dumb}" "$@"
 }
 
 cmd_ssh() {
@@ -838,13 +886,18 @@ cmd_kill_sshd() {
 
 cmd_start_sshd() {
     [[ $# -eq 1 ]] || die "usage: lab.sh start-sshd hN"
-    local h=$1 pid addr end
+    local h=$1 pid addr end hd
     pid=$(host_pid1 "$h")
     addr=$(host_addr "$(host_index "$h")")
+    hd=$(host_dir "$h")
     if ssh_banner_ok "$addr"; then
         log "$h: sshd already running"; return 0
     fi
-    nsenter -t "$pid" -n -m -p -u -- "$SELF" _spawn_sshd "$h" 9>&-
+    # Detached: `setsid -f` (the host's) forks sshd and exits, so sshd is
+    # re-parented to the host's PID 1. Its output goes to the host's log.
+    host_enter_cmd "$h" "$pid"
+    "${ENTER[@]}" setsid -f /usr/sbin/sshd -D -e </dev/null >>"$hd/log" 2>&1 9>&- \
+        || die "$h: could not start sshd"
     end=$((SECONDS + 10))
     until ssh_banner_ok "$addr"; do
         ((SECONDS < end)) || { tail -n 20 "$(host_dir "$h")/log" >&2; die "$h: sshd did not come back"; }
@@ -893,8 +946,8 @@ main() {
         start-sshd) cmd_start_sshd "$@" ;;
         rekey) cmd_rekey "$@" ;;
         base) cmd_base "$@" ;;
-        _init) cmd_init "$@" ;;              # internal: a host's PID 1
-        _spawn_sshd) spawn_sshd "$@" ;;      # internal: run inside a host's namespaces
+        _init)                               # internal: a host's PID 1
+            if [[ ${2:-} == --reap ]]; then init_reap; else cmd_init "$@"; fi ;;
         help | -h | --help) usage ;;
         *) usage >&2; exit 2 ;;
     esac
