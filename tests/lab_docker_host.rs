@@ -19,95 +19,30 @@
 //!    diff shown, the undeclared key kept, and docker0 on the declared address;
 //! 4. back to overlay2 (on the btrfs mount), image still there, `changed=0` after.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+use common::lab::Lab;
 
-struct Lab {
-    dir: PathBuf,
-    hosts: Vec<(String, String)>,
-    ssh_opts: Vec<String>,
-    home: tempfile::TempDir,
-    inventory: PathBuf,
+struct DockerLab {
+    lab: Lab,
+    inventory: std::path::PathBuf,
 }
 
-fn lab() -> Lab {
-    let Some(dir) = std::env::var_os("CONVERGE_LAB").filter(|d| !d.is_empty()) else {
-        panic!(
-            "CONVERGE_LAB is not set: this test needs the lab with Docker room \
-             (tests/lab/lab.sh up 2 --docker-room; CONVERGE_LAB=/tmp/converge-lab)"
-        );
-    };
-    let dir = PathBuf::from(dir);
-    let env = std::fs::read_to_string(dir.join("env.sh")).unwrap_or_else(|e| {
-        panic!(
-            "lab at {}: cannot read env.sh ({e}); is the lab up?",
-            dir.display()
-        )
-    });
-    let var = |name: &str| -> Vec<String> {
-        env.lines()
-            .find_map(|l| l.strip_prefix(&format!("export {name}=")))
-            .map(|v| {
-                v.replace("\\ ", " ")
-                    .split_whitespace()
-                    .map(String::from)
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    assert_eq!(
-        var("LAB_DOCKER_ROOM"),
-        ["1"],
-        "lab at {} was not started with --docker-room",
-        dir.display()
-    );
-    let hosts: Vec<(String, String)> = var("LAB_HOSTS").into_iter().zip(var("LAB_ADDRS")).collect();
-    assert!(!hosts.is_empty(), "lab at {}: no hosts", dir.display());
-    let home = tempfile::tempdir().unwrap();
-    let inventory = home.path().join("docker.ini");
-    let mut ini = String::from("[docker_hosts]\n");
-    for (h, a) in &hosts {
-        ini.push_str(&format!("{h} ansible_host={a}\n"));
-    }
-    ini.push_str(&format!(
-        "\n[docker_hosts:vars]\nansible_user=root\nansible_ssh_private_key_file={}\n",
-        dir.join("id_ed25519").display()
-    ));
-    std::fs::write(&inventory, ini).unwrap();
-    Lab {
-        ssh_opts: var("LAB_SSH_OPTS"),
-        dir,
-        hosts,
-        home,
-        inventory,
-    }
+fn lab() -> DockerLab {
+    let lab = Lab::open(true);
+    let names: Vec<String> = lab.hosts.iter().map(|(h, _)| h.clone()).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let inventory = lab.inventory("docker.ini", "docker_hosts", &names, &[]);
+    DockerLab { lab, inventory }
 }
 
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-impl Lab {
+impl DockerLab {
     /// Run converge on docker-host.yml with extra arguments; returns (success, stdout+stderr).
     fn converge(&self, extra: &[&str]) -> (bool, String) {
-        let out = Command::new(env!("CARGO_BIN_EXE_converge"))
-            .current_dir(repo())
-            .arg("playbooks/docker-host.yml")
-            .arg("-i")
-            .arg(&self.inventory)
-            .args(["--color", "never"])
-            .args(extra)
-            .env("HOME", self.home.path())
-            .env("CONVERGE_KNOWN_HOSTS", self.dir.join("known_hosts"))
-            .env("NO_COLOR", "1")
-            .output()
-            .expect("run converge");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.success(), text)
+        let inv = self.inventory.display().to_string();
+        let mut args = vec!["playbooks/docker-host.yml", "-i", inv.as_str()];
+        args.extend_from_slice(extra);
+        let r = self.lab.converge(&args, &[]);
+        (r.code == 0, r.text())
     }
 
     fn converge_ok(&self, extra: &[&str]) -> String {
@@ -116,52 +51,22 @@ impl Lab {
         text
     }
 
-    /// A shell command on a host, over ssh; panics when it fails.
     fn sh(&self, host: &str, script: &str) -> String {
-        let out = self.sh_raw(host, script);
-        assert!(
-            out.status.success(),
-            "{host}: `{script}` failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+        self.lab.sh(host, script)
     }
 
-    fn sh_raw(&self, host: &str, script: &str) -> Output {
-        let addr = &self.hosts.iter().find(|(h, _)| h == host).unwrap().1;
-        Command::new("ssh")
-            .args(&self.ssh_opts)
-            .arg(format!("root@{addr}"))
-            .arg(script)
-            .output()
-            .expect("run ssh")
+    fn sh_raw(&self, host: &str, script: &str) -> std::process::Output {
+        self.lab.sh_raw(host, script)
     }
-}
-
-/// `changed=N` of every host in the recap.
-fn changed_counts(text: &str) -> Vec<(String, u32)> {
-    text.lines()
-        .skip_while(|l| !l.starts_with("PLAY RECAP"))
-        .filter_map(|l| {
-            let host = l.split_whitespace().next()?.to_string();
-            let n = l
-                .split_whitespace()
-                .find_map(|w| w.strip_prefix("changed="))?
-                .parse()
-                .ok()?;
-            Some((host, n))
-        })
-        .collect()
 }
 
 fn assert_no_change(text: &str) {
-    let counts = changed_counts(text);
-    assert!(!counts.is_empty(), "no recap in:\n{text}");
-    assert!(
-        counts.iter().all(|(_, n)| *n == 0),
-        "a second run changed something: {counts:?}\n{text}"
-    );
+    let run = common::Run {
+        code: 0,
+        stdout: text.to_string(),
+        stderr: String::new(),
+    };
+    run.assert_no_change();
 }
 
 const BTRFS: &[&str] = &[
@@ -176,7 +81,7 @@ const BTRFS: &[&str] = &[
 #[test]
 fn docker_host_playbook_on_real_hosts() {
     let lab = lab();
-    let h1 = lab.hosts[0].0.clone();
+    let h1 = lab.lab.hosts[0].0.clone();
 
     // 0. Check mode on a bare host lists what it would do and leaves the host untouched. (A lab
     //    that already ran this test is not bare any more; tests/run.sh always starts a fresh one.)
@@ -212,7 +117,7 @@ fn docker_host_playbook_on_real_hosts() {
     // 1. Every host converged, then nothing to do.
     lab.converge_ok(&[]);
     assert_no_change(&lab.converge_ok(&[]));
-    for (h, _) in &lab.hosts {
+    for (h, _) in &lab.lab.hosts {
         assert_eq!(lab.sh(h, "docker info --format '{{.Driver}}'"), "overlay2");
         assert!(lab
             .sh(h, "id -nG deploy")

@@ -11,6 +11,8 @@ use crate::contract::Module;
 use crate::copy::CopyModule;
 use crate::docker::container::DockerContainerModule;
 use crate::docker::image::DockerImageModule;
+use crate::docker::login::DockerLoginModule;
+use crate::docker::network::{DockerNetworkModule, DockerVolumeModule};
 use crate::docker::services::DockerServicesModule;
 use crate::docker_engine::DockerEngineModule;
 use crate::file::FileModule;
@@ -50,6 +52,9 @@ static MOUNT: MountModule = MountModule;
 static DOCKER_ENGINE: DockerEngineModule = DockerEngineModule;
 static DOCKER_CONTAINER: DockerContainerModule = DockerContainerModule;
 static DOCKER_IMAGE: DockerImageModule = DockerImageModule;
+static DOCKER_LOGIN: DockerLoginModule = DockerLoginModule;
+static DOCKER_NETWORK: DockerNetworkModule = DockerNetworkModule;
+static DOCKER_VOLUME: DockerVolumeModule = DockerVolumeModule;
 static DOCKER_SERVICES: DockerServicesModule = DockerServicesModule {
     module_name: "docker_services",
 };
@@ -100,6 +105,9 @@ pub fn all() -> Vec<&'static dyn Module> {
         &DOCKER_ENGINE,
         &DOCKER_CONTAINER,
         &DOCKER_IMAGE,
+        &DOCKER_LOGIN,
+        &DOCKER_NETWORK,
+        &DOCKER_VOLUME,
         &DOCKER_SERVICES,
         &DOCKER_SERVICE,
         &APT,

@@ -104,6 +104,18 @@ pub fn create_args(name: &str, body: &Value) -> Result<(Vec<String>, String), Mo
     if c.get("OpenStdin").and_then(Value::as_bool) == Some(true) {
         a.push("--interactive".into());
     }
+    let endpoints = body
+        .pointer("/NetworkingConfig/EndpointsConfig")
+        .and_then(Value::as_object);
+    let mut h = h;
+    // The network named by NetworkMode is the one of EndpointsConfig: say it once.
+    if let (Some(eps), Some(m)) = (endpoints, h.get("NetworkMode").map(s)) {
+        if eps.contains_key(&m) {
+            if let Some(o) = h.as_object_mut() {
+                o.remove("NetworkMode");
+            }
+        }
+    }
     host_config_args(&h, &mut a);
     if let Some(eps) = body
         .pointer("/NetworkingConfig/EndpointsConfig")

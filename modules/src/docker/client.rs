@@ -55,7 +55,8 @@ fn seg(s: &str) -> String {
 }
 
 impl<'a> Docker<'a> {
-    /// Find the daemon: the API on `socket` when it answers `/_ping`, else the CLI.
+    /// Find the daemon: the API on `socket` when it answers `/_ping`, else the CLI
+    /// (`CONVERGE_DOCKER_API=cli` in the controller's environment skips the socket).
     pub fn connect(target: &'a dyn Target, socket: &str) -> Result<Docker<'a>, ModuleError> {
         let mut d = Docker {
             target,
@@ -64,10 +65,14 @@ impl<'a> Docker<'a> {
             long_timeout: Duration::from_secs(1800),
             socket_refused: None,
         };
-        match d.call("GET", "/_ping", None) {
-            Ok(r) if r.is_success() => return Ok(d),
-            Ok(r) => d.socket_refused = Some(format!("HTTP {}: {}", r.status, api_message(&r))),
-            Err(e) => d.socket_refused = Some(e.to_string()),
+        if std::env::var("CONVERGE_DOCKER_API").as_deref() == Ok("cli") {
+            d.socket_refused = Some("CONVERGE_DOCKER_API=cli".to_string());
+        } else {
+            match d.call("GET", "/_ping", None) {
+                Ok(r) if r.is_success() => return Ok(d),
+                Ok(r) => d.socket_refused = Some(format!("HTTP {}: {}", r.status, api_message(&r))),
+                Err(e) => d.socket_refused = Some(e.to_string()),
+            }
         }
         d.backend = Backend::Cli;
         let out = d.cli_raw(&["version", "--format", "{{json .Server}}"], None)?;
@@ -461,6 +466,26 @@ impl<'a> Docker<'a> {
                 let out = self.cli_raw(&["logs", "--tail", &n, id], None)?;
                 Ok(format!("{}{}", out.stdout_str(), out.stderr_str()))
             }
+        }
+    }
+
+    /// Disconnect a container from a network (forced: a stopped container too).
+    pub fn disconnect_network(&self, network: &str, container: &str) -> Result<(), ModuleError> {
+        match self.backend {
+            Backend::Socket(_) => self
+                .call_ok(
+                    "POST",
+                    &format!("/networks/{}/disconnect", seg(network)),
+                    Some(&json!({"Container": container, "Force": true})),
+                )
+                .map(drop),
+            Backend::Cli => self
+                .cli_ok(
+                    "network disconnect",
+                    &["network", "disconnect", "-f", network, container],
+                    None,
+                )
+                .map(drop),
         }
     }
 

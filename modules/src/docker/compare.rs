@@ -186,11 +186,26 @@ fn actual_links(c: &Value) -> BTreeSet<String> {
         .collect()
 }
 
+/// A healthcheck test as one comparable text: `CMD a b` and `CMD-SHELL a b` (what the docker
+/// CLI makes of it) are the same check.
+fn test_text(words: &[String]) -> String {
+    match words.split_first() {
+        Some((first, rest)) if first == "CMD" => format!(
+            "CMD-SHELL {}",
+            rest.iter()
+                .map(|w| crate::target::shell_quote(w))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+        _ => words.join(" "),
+    }
+}
+
 fn actual_healthcheck(c: &Value) -> Field {
     let h = cfg(c, "Healthcheck");
     let mut m = BTreeMap::new();
     if let Some(h) = h {
-        m.insert("test".into(), strings(h.get("Test")).join(" "));
+        m.insert("test".into(), test_text(&strings(h.get("Test"))));
         for (k, key) in [
             ("interval", "Interval"),
             ("timeout", "Timeout"),
@@ -265,7 +280,7 @@ fn declared_healthcheck(s: &ContainerSpec, _: &Value) -> Option<Field> {
     let h = s.healthcheck.as_ref()?;
     let mut m = BTreeMap::new();
     if let Some(t) = &h.test {
-        m.insert("test".into(), t.join(" "));
+        m.insert("test".into(), test_text(t));
     }
     for (k, v) in [
         ("interval", h.interval),

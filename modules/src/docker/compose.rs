@@ -66,9 +66,11 @@ fn interpolate_with(text: &str, keep_secret: bool) -> Result<String, String> {
                 (Ok(v), None) => out.push_str(&v),
                 (Ok(v), Some(_)) if !v.is_empty() => out.push_str(&v),
                 (_, Some(d)) => out.push_str(d),
-                (Err(_), None) => return Err(format!(
+                (Err(_), None) => {
+                    return Err(format!(
                     "`{text}` needs the controller environment variable {name}, which is not set"
-                )),
+                ))
+                }
             }
         } else {
             let n = rest
@@ -197,6 +199,8 @@ fn service(
     let mut s = Map::new();
     let m = interpolate_all(&Value::Object(m.clone()))?;
     let m = m.as_object().cloned().unwrap_or_default();
+    // Compose restarts nothing unless told to (docker_services' own default is unless-stopped).
+    s.insert("restart".into(), json!("no"));
     for (k, v) in &m {
         match k.as_str() {
             "image" | "command" | "entrypoint" | "user" | "working_dir" | "hostname"

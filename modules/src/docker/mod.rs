@@ -11,6 +11,8 @@ pub mod context;
 pub mod converge_container;
 pub mod http;
 pub mod image;
+pub mod login;
+pub mod network;
 pub mod spec;
 
 use crate::contract::ModuleError;

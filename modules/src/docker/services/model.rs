@@ -437,6 +437,9 @@ pub fn container_args(
             a.insert(key.into(), v.clone());
         }
     }
+    // A service owns its containers' whole environment: an undeclared env is an empty one,
+    // so a variable added by hand is found.
+    a.entry("env").or_insert_with(|| json!({}));
     a.insert("name".into(), json!(s.container_name(project, i)));
     a.insert("image".into(), json!(image));
     let mut labels: Map<String, Value> = s
