@@ -53,6 +53,9 @@ fn strings_map(m: Option<&Map<String, Value>>) -> BTreeMap<String, String> {
     .unwrap_or_default()
 }
 
+/// Compared fields, `key → value`.
+type Fields = BTreeMap<String, String>;
+
 /// `key: value` lines of what is compared, for the diff.
 fn lines(fields: &BTreeMap<String, String>) -> String {
     fields.iter().map(|(k, v)| format!("{k}: {v}\n")).collect()
@@ -63,7 +66,7 @@ fn lines(fields: &BTreeMap<String, String>) -> String {
 fn network_fields(
     p: &Params,
     have: Option<&Value>,
-) -> Result<(BTreeMap<String, String>, BTreeMap<String, String>, Value), ModuleError> {
+) -> Result<(Fields, Fields, Value), ModuleError> {
     let mut want = BTreeMap::new();
     let mut got = BTreeMap::new();
     let driver = p.str_or("driver", "bridge");
