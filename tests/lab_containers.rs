@@ -16,7 +16,10 @@
 //! 7. a docker-compose file converged through `docker_services`;
 //! 8. docker_network, docker_volume, docker_image (load, local), docker_container with most
 //!    options, through the Engine API and through the CLI fallback: second runs `changed=0`,
-//!    live updates in place (same container ID).
+//!    live updates in place (same container ID);
+//! 9. a private registry (Debian's docker-registry with htpasswd auth): a wrong password is
+//!    refused without being shown, `docker_login` stores the credentials, `docker_image` pulls
+//!    with them; the password appears in no output.
 //!
 //! FAILS (never skips) when `CONVERGE_LAB` is unset.
 
@@ -435,4 +438,62 @@ fn containers_services_and_zero_downtime_updates_on_a_real_host() {
             "PONG"
         );
     }
+
+    // 9. A private registry.
+    lab.sh(
+        HOST,
+        "command -v docker-registry >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker-registry apache2-utils >/dev/null; \
+         mkdir -p /srv/registry && htpasswd -Bbn labuser lab-registry-pw > /srv/registry/htpasswd && \
+         printf 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: /srv/registry/data\nhttp:\n  addr: 127.0.0.1:5000\nauth:\n  htpasswd:\n    realm: lab\n    path: /srv/registry/htpasswd\n' > /srv/registry/config.yml && \
+         (pgrep -f 'docker-registry serve' >/dev/null || (setsid docker-registry serve /srv/registry/config.yml > /srv/registry/log 2>&1 < /dev/null &)) && sleep 1 && \
+         echo lab-registry-pw | docker login -u labuser --password-stdin 127.0.0.1:5000 >/dev/null && \
+         docker tag identidock/dnmonster:1 127.0.0.1:5000/team/dn:1 && docker push 127.0.0.1:5000/team/dn:1 >/dev/null && \
+         docker rmi 127.0.0.1:5000/team/dn:1 >/dev/null && docker logout 127.0.0.1:5000 >/dev/null",
+    );
+    let reg = [
+        "tests/lab_playbooks/registry.yml",
+        "-i",
+        compose_inv.as_str(),
+        "--diff",
+        "-v",
+    ];
+    let wrong = lab.converge(&reg, &[("REG_PW", "not-the-password-77")]);
+    assert_ne!(
+        wrong.code,
+        0,
+        "a wrong password must be refused:\n{}",
+        wrong.text()
+    );
+    assert!(
+        wrong
+            .stdout
+            .contains("login to 127.0.0.1:5000 as labuser refused"),
+        "{}",
+        wrong.stdout
+    );
+    assert!(
+        !wrong.text().contains("not-the-password-77"),
+        "the wrong password was shown"
+    );
+    let good = lab.converge(&reg, &[("REG_PW", "lab-registry-pw")]).ok();
+    assert!(
+        !good.text().contains("lab-registry-pw"),
+        "the password was shown:\n{}",
+        good.text()
+    );
+    assert!(
+        good.stdout
+            .contains("+127.0.0.1:5000: credentials of labuser"),
+        "{}",
+        good.stdout
+    );
+    assert!(lab
+        .sh(
+            HOST,
+            "docker image inspect -f '{{.Id}}' 127.0.0.1:5000/team/dn:1"
+        )
+        .starts_with("sha256:"));
+    lab.converge(&reg, &[("REG_PW", "lab-registry-pw")])
+        .ok()
+        .assert_no_change();
 }

@@ -712,7 +712,7 @@ fn compare(
                     let shown = mask(name, k, w, secret);
                     // Two secrets that differ must still show as a changed line.
                     let shown = if is_secret && hv.is_some() {
-                        format!("{shown} (changed)")
+                        "(secret, changed)".to_string()
                     } else {
                         shown
                     };
