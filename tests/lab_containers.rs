@@ -445,7 +445,9 @@ fn containers_services_and_zero_downtime_updates_on_a_real_host() {
         "command -v docker-registry >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker-registry apache2-utils >/dev/null; \
          mkdir -p /srv/registry && htpasswd -Bbn labuser lab-registry-pw > /srv/registry/htpasswd && \
          printf 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: /srv/registry/data\nhttp:\n  addr: 127.0.0.1:5000\nauth:\n  htpasswd:\n    realm: lab\n    path: /srv/registry/htpasswd\n' > /srv/registry/config.yml && \
-         (pgrep -f 'docker-registry serve' >/dev/null || (setsid docker-registry serve /srv/registry/config.yml > /srv/registry/log 2>&1 < /dev/null &)) && sleep 1 && \
+         { [ -s /srv/registry/pid ] && kill -0 \"$(cat /srv/registry/pid)\" 2>/dev/null || \
+           { setsid docker-registry serve /srv/registry/config.yml > /srv/registry/log 2>&1 < /dev/null & echo $! > /srv/registry/pid; }; } && \
+         bash -c 'for i in $(seq 100); do (echo > /dev/tcp/127.0.0.1/5000) 2>/dev/null && exit 0; sleep 0.1; done; cat /srv/registry/log; exit 1' && \
          echo lab-registry-pw | docker login -u labuser --password-stdin 127.0.0.1:5000 >/dev/null && \
          docker tag identidock/dnmonster:1 127.0.0.1:5000/team/dn:1 && docker push 127.0.0.1:5000/team/dn:1 >/dev/null && \
          docker rmi 127.0.0.1:5000/team/dn:1 >/dev/null && docker logout 127.0.0.1:5000 >/dev/null",

@@ -61,6 +61,26 @@ fn lines(fields: &BTreeMap<String, String>) -> String {
     fields.iter().map(|(k, v)| format!("{k}: {v}\n")).collect()
 }
 
+/// `key: old → new` of every field that differs.
+fn differences(want: &Fields, got: &Fields) -> String {
+    want.iter()
+        .filter(|(k, v)| got.get(*k) != Some(v))
+        .map(|(k, v)| format!("{k}: {} → {v}", got.get(k).map(String::as_str).unwrap_or("")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A create or recreate, with its diff.
+fn mark_change(out: &mut Outcome, mode: RunMode, what: &str, name: &str, existed: bool, got: &Fields, want: &Fields) {
+    out.status = Status::Changed;
+    let verb = if existed { "recreated" } else { "created" };
+    out.msg = Some(format!("{what} {name} {verb}"));
+    if mode.diff {
+        let before = if existed { lines(got) } else { String::new() };
+        out.diffs.push(Diff::new(&format!("{what} {name}"), before, lines(want)));
+    }
+}
+
 /// The declared fields of a network and the same fields of an inspected one. Labels and
 /// options added by others are allowed: only declared keys are compared.
 fn network_fields(
@@ -192,27 +212,11 @@ impl Module for DockerNetworkModule {
         if have.is_some() && !attached.is_empty() && !force {
             return Err(ModuleError::Failed(format!(
                 "network {name} differs ({}) and must be recreated, but containers are attached ({}); set force: true to disconnect them",
-                want.iter().filter(|(k, v)| got.get(*k) != Some(v)).map(|(k, v)| format!("{k}: {} → {v}", got.get(k).map(String::as_str).unwrap_or(""))).collect::<Vec<_>>().join(", "),
+                differences(&want, &got),
                 attached.join(", ")
             )));
         }
-        out.status = Status::Changed;
-        out.msg = Some(if have.is_some() {
-            format!("network {name} recreated")
-        } else {
-            format!("network {name} created")
-        });
-        if mode.diff {
-            out.diffs.push(Diff::new(
-                &header,
-                if have.is_some() {
-                    lines(&got)
-                } else {
-                    String::new()
-                },
-                lines(&want),
-            ));
-        }
+        mark_change(&mut out, mode, "network", &name, have.is_some(), &got, &want);
         if mode.check {
             return Ok(out);
         }
@@ -300,28 +304,12 @@ impl Module for DockerVolumeModule {
             if differs {
                 out.msg = Some(format!(
                     "volume {name} differs from the declaration but is kept (recreate: never; its data would be lost): {}",
-                    want.iter().filter(|(k, v)| got.get(*k) != Some(v)).map(|(k, v)| format!("{k}: {} → {v}", got.get(k).map(String::as_str).unwrap_or(""))).collect::<Vec<_>>().join(", ")
+                    differences(&want, &got)
                 ));
             }
             return Ok(out.with_data("volume", have.unwrap_or(Value::Null)));
         }
-        out.status = Status::Changed;
-        out.msg = Some(if have.is_some() {
-            format!("volume {name} recreated")
-        } else {
-            format!("volume {name} created")
-        });
-        if mode.diff {
-            out.diffs.push(Diff::new(
-                &header,
-                if have.is_some() {
-                    lines(&got)
-                } else {
-                    String::new()
-                },
-                lines(&want),
-            ));
-        }
+        mark_change(&mut out, mode, "volume", &name, have.is_some(), &got, &want);
         if mode.check {
             return Ok(out);
         }
