@@ -174,3 +174,96 @@ fn plan_exit_codes_reports_and_redaction() {
         r.stdout
     );
 }
+
+/// Secrets the run only learns while it runs: a secret-named variable whose value comes from the
+/// controller's environment through `vars_files`, and what a `no_log` task read (registered, then
+/// shown by `debug` and written into a file with `--diff`). None reaches the terminal, a report
+/// or the database; the host still gets the real values.
+#[test]
+fn secrets_learned_during_the_run_are_masked_everywhere() {
+    const TOKEN: &str = "tok-from-env-8d7c6b";
+    const KEY: &str = "key-read-by-no-log-5f4e3d";
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("history.db");
+    let root = tmp.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::write(tmp.path().join("key.txt"), format!("{KEY}\n")).unwrap();
+    std::fs::write(
+        tmp.path().join("secrets.yml"),
+        "api_token: \"{{ lookup('env', 'CONVERGE_TEST_TOKEN') }}\"\n",
+    )
+    .unwrap();
+    let pb = tmp.path().join("learn.yml");
+    std::fs::write(
+        &pb,
+        "- hosts: localhost\n  gather_facts: false\n  vars_files: [secrets.yml]\n  tasks:\n\
+         \x20   - copy:\n        dest: \"{{ root }}/a.conf\"\n        content: \"token={{ api_token }}\\n\"\n\
+         \x20   - command: cat key.txt\n      register: key\n      no_log: true\n      changed_when: false\n\
+         \x20   - debug: var=key.stdout\n\
+         \x20   - debug:\n        msg: \"the key is {{ key.stdout }}\"\n\
+         \x20   - copy:\n        dest: \"{{ root }}/b.conf\"\n        content: \"{{ key.stdout }}\\n\"\n",
+    )
+    .unwrap();
+    let root_var = format!("root={}", root.display());
+    let outs: Vec<_> = ["md", "json", "xml", "html"]
+        .iter()
+        .map(|e| tmp.path().join(format!("run.{e}")))
+        .collect();
+    let mut args = vec![
+        pb.to_str().unwrap(),
+        "-i",
+        "localhost,",
+        "-c",
+        "local",
+        "-e",
+        &root_var,
+        "--diff",
+        "-v",
+    ];
+    for (f, o) in ["markdown", "json", "junit", "html"].iter().zip(&outs) {
+        args.extend(["--format", f, "--output", o.to_str().unwrap()]);
+    }
+    let out = Command::new(converge_bin())
+        .args(&args)
+        .current_dir(tmp.path())
+        .env("NO_COLOR", "1")
+        .env("CONVERGE_HISTORY", &db)
+        .env("CONVERGE_TEST_TOKEN", TOKEN)
+        .output()
+        .expect("run converge");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(root.join("a.conf")).unwrap(),
+        format!("token={TOKEN}\n"),
+        "the host gets the real value"
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join("b.conf")).unwrap(),
+        format!("{KEY}\n")
+    );
+    assert!(stdout.contains("the key is ********"), "{stdout}");
+    assert!(stdout.contains("+token=********"), "{stdout}");
+    let mut places: Vec<(String, Vec<u8>)> = vec![
+        ("stdout".into(), out.stdout.clone()),
+        ("stderr".into(), out.stderr.clone()),
+    ];
+    for o in &outs {
+        places.push((o.display().to_string(), std::fs::read(o).unwrap()));
+    }
+    for entry in std::fs::read_dir(tmp.path()).unwrap() {
+        let p = entry.unwrap().path();
+        if p.to_string_lossy().contains("history.db") {
+            places.push((p.display().to_string(), std::fs::read(&p).unwrap()));
+        }
+    }
+    for (what, bytes) in &places {
+        for s in [TOKEN, KEY] {
+            assert!(
+                !bytes.windows(s.len()).any(|w| w == s.as_bytes()),
+                "{s} leaked into {what}"
+            );
+        }
+    }
+}

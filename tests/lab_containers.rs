@@ -3,7 +3,8 @@
 //!
 //! One test, in order (each step starts from the state the previous one left):
 //! 1. deploy identidock: nginx serves the app, which calls dnmonster and redis; the secret from
-//!    the controller's environment reaches the container and appears nowhere in converge's output;
+//!    the controller's environment reaches the container and appears nowhere in converge's output
+//!    (every report format is written too);
 //! 2. a second run is `changed=0` and every container ID is unchanged;
 //! 3. a new version rolls while a bounded request loop (≥ 2,000 requests) runs against nginx:
 //!    zero failed requests; the old containers got their pre-stop signals in order, then TERM;
@@ -19,7 +20,8 @@
 //!    live updates in place (same container ID);
 //! 9. a private registry (Debian's docker-registry with htpasswd auth): a wrong password is
 //!    refused without being shown, `docker_login` stores the credentials, `docker_image` pulls
-//!    with them; the password appears in no output.
+//!    with them; the password appears in no output;
+//! 10. none of the secrets is in any report file or in the run history's database.
 //!
 //! FAILS (never skips) when `CONVERGE_LAB` is unset.
 
@@ -154,8 +156,16 @@ fn containers_services_and_zero_downtime_updates_on_a_real_host() {
         inventory: inventory.clone(),
     };
 
-    // 1. Deploy.
-    let first = stack.run(&["--diff", "-vvv"]).ok();
+    // 1. Deploy, with every report written (they are checked for the secrets at the end).
+    let reports: Vec<String> = ["md", "json", "xml", "html"]
+        .iter()
+        .map(|e| lab.home.path().join(format!("deploy.{e}")).display().to_string())
+        .collect();
+    let mut deploy = vec!["--diff", "-vvv"];
+    for (f, o) in ["markdown", "json", "junit", "html"].iter().zip(&reports) {
+        deploy.extend(["--format", f, "--output", o.as_str()]);
+    }
+    let first = stack.run(&deploy).ok();
     assert!(
         !first.text().contains(SECRET),
         "the secret leaked into converge's output"
@@ -498,4 +508,26 @@ fn containers_services_and_zero_downtime_updates_on_a_real_host() {
     lab.converge(&reg, &[("REG_PW", "lab-registry-pw")])
         .ok()
         .assert_no_change();
+
+    // 10. No `_env:` secret in any report or anywhere in the run history's files.
+    for entry in std::fs::read_dir(lab.home.path()).expect("home") {
+        let path = entry.expect("entry").path();
+        if !path.is_file() {
+            continue;
+        }
+        let bytes = std::fs::read(&path).expect("read");
+        for s in [SECRET, "lab-registry-pw", "not-the-password-77"] {
+            assert!(
+                !bytes.windows(s.len()).any(|w| w == s.as_bytes()),
+                "{s} leaked into {}",
+                path.display()
+            );
+        }
+    }
+    assert!(
+        std::fs::read_to_string(&reports[1])
+            .expect("json report")
+            .contains("identidock"),
+        "the json report was written"
+    );
 }

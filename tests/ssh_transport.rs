@@ -82,6 +82,8 @@ fn lab() -> Option<(&'static Lab, MutexGuard<'static, ()>)> {
     std::env::remove_var("SSH_AUTH_SOCK");
     std::env::remove_var("CONVERGE_SSH_CONFIG");
     std::env::remove_var("CONVERGE_SSH_KEY_PASSPHRASE");
+    // Never ask on the terminal of whoever runs the tests.
+    std::env::set_var("CONVERGE_BATCH", "1");
     std::env::set_var("CONVERGE_KNOWN_HOSTS", lab.dir.join("known_hosts"));
     Some((lab, guard))
 }
@@ -508,6 +510,42 @@ fn become_with_sudo() {
     });
     let e = wrong.run(&Command::argv(["true"])).unwrap_err();
     assert!(e.to_string().contains("incorrect sudo password"), "{e}");
+
+    // On a host without sudo, become with no method named falls back to su (root -> deploy);
+    // sudo named explicitly is not replaced, and the error says it is missing.
+    let as_root = lab.connect(&lab.spec(0, "root")).unwrap();
+    let sudo_path = sh(&as_root, "command -v sudo");
+    let sudo_path = sudo_path.trim().to_string();
+    sh(&as_root, &format!("mv {sudo_path} {sudo_path}.converge-test"));
+    struct Restore<'a>(&'a SshConnection, String);
+    impl Drop for Restore<'_> {
+        fn drop(&mut self) {
+            let p = &self.1;
+            let _ = self.0.run(&Command::shell(format!("mv {p}.converge-test {p}")));
+        }
+    }
+    let _restore = Restore(&as_root, sudo_path);
+    let su = as_root.with_become(&Become {
+        enabled: true,
+        user: Some("deploy".into()),
+        ..Default::default()
+    });
+    assert_eq!(sh(su.as_ref(), "id -un").trim(), "deploy");
+    su.write_file("/tmp/converge-su-test", b"via su\n", &FileAttrs::default())
+        .unwrap();
+    assert_eq!(
+        su.stat("/tmp/converge-su-test").unwrap().unwrap().owner,
+        "deploy"
+    );
+    sh(&as_root, "rm -f /tmp/converge-su-test");
+    let named = as_root.with_become(&Become {
+        enabled: true,
+        method: "sudo".into(),
+        user: Some("deploy".into()),
+        password: None,
+    });
+    let e = named.run(&Command::argv(["true"])).unwrap_err();
+    assert!(e.to_string().contains("sudo is not installed"), "{e}");
 }
 
 #[test]
@@ -841,4 +879,89 @@ impl Lab {
     fn host_exec(&self, host: &str, script: &str, stdin: &[u8]) -> Vec<u8> {
         self.try_host_exec(host, script, stdin).unwrap()
     }
+}
+
+/// An encrypted key without `$CONVERGE_SSH_KEY_PASSPHRASE`, on a terminal (a pty made by
+/// `script`): converge asks once, not echoed, and connects with the answer.
+#[test]
+fn passphrase_asked_on_a_terminal() {
+    use std::io::{Read, Write};
+    let Some((lab, _g)) = lab() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("id_enc");
+    std::fs::copy(lab.key("ed25519"), &key).unwrap();
+    let st = Proc::new("ssh-keygen")
+        .args(["-q", "-p", "-P", "", "-N", "tty-pass-1234", "-f"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    std::fs::write(
+        dir.path().join("hosts"),
+        format!(
+            "{} ansible_host={} ansible_user=root ansible_ssh_private_key_file={}\n",
+            lab.hosts[0],
+            lab.addrs[0],
+            key.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("pb.yml"),
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: id -un\n      register: who\n    - debug: var=who.stdout\n",
+    )
+    .unwrap();
+    let cmdline = format!(
+        "{} pb.yml -i hosts --color never",
+        env!("CARGO_BIN_EXE_converge")
+    );
+    let mut child = Proc::new("script")
+        .args(["-qefc", &cmdline, "/dev/null"])
+        .current_dir(dir.path())
+        .env_remove("CONVERGE_BATCH")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("script (util-linux)");
+    let seen = Arc::new(Mutex::new(String::new()));
+    let mut out = child.stdout.take().unwrap();
+    let reader = {
+        let seen = Arc::clone(&seen);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = out.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                seen.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !seen.lock().unwrap().contains("Enter passphrase for key") {
+        assert!(
+            Instant::now() < deadline,
+            "no prompt: {}",
+            seen.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"tty-pass-1234\n").unwrap();
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(Instant::now() < deadline, "converge did not finish");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    drop(stdin);
+    reader.join().unwrap();
+    let text = seen.lock().unwrap().clone();
+    assert!(status.success(), "{text}");
+    assert_eq!(text.matches("Enter passphrase for key").count(), 1, "{text}");
+    assert!(text.contains("\"who.stdout\": \"root\""), "{text}");
+    assert!(!text.contains("tty-pass-1234"), "the passphrase was echoed: {text}");
 }

@@ -1,12 +1,15 @@
 //! The host-level modules (apt, package, service, user, group, sysctl, get_url, apt_repository,
-//! unarchive) against a REAL lab host, before the SSH transport exists: a minimal [`Target`] that
-//! runs everything through `tests/lab/lab.sh exec h1 ...` (the host's namespaces and root).
+//! unarchive) against a REAL lab host, without the engine: a minimal [`Target`] that runs
+//! everything through `tests/lab/lab.sh exec h1 ...` (the host's namespaces and root), so a
+//! module's own behaviour is tested apart from the SSH transport. More cases per module than the
+//! playbook test over SSH (`tests/lab_packages.rs`): removals, appended groups, live sysctl.
 //!
-//! Opt-in, because it needs root and a running lab and it installs packages on the lab host:
+//! Needs root and a running lab (`tests/run.sh` starts one and sets `CONVERGE_LAB`; h1 is used
+//! unless `CONVERGE_LAB_EXEC` names another host); FAILS (never skips) without it:
 //!
 //! ```sh
 //! tests/lab/lab.sh up 1
-//! CONVERGE_LAB_EXEC=h1 cargo test -p converge-modules --test lab_exec -- --test-threads 1
+//! CONVERGE_LAB=/tmp/converge-lab cargo test -p converge-modules --test lab_exec
 //! tests/lab/lab.sh down
 //! ```
 
@@ -28,7 +31,11 @@ impl LabTarget {
         format!("{}/../tests/lab/lab.sh", env!("CARGO_MANIFEST_DIR"))
     }
     fn exec(&self, script: &str, stdin: Option<&[u8]>) -> Result<Output, TargetError> {
-        let mut child = std::process::Command::new(Self::lab_sh())
+        let mut cmd = std::process::Command::new(Self::lab_sh());
+        if let Ok(dir) = std::env::var("CONVERGE_LAB") {
+            cmd.env("LAB_DIR", dir);
+        }
+        let mut child = cmd
             .args(["exec", &self.host, "/bin/sh", "-c", script])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -132,11 +139,17 @@ impl Target for LabTarget {
     }
 }
 
-fn lab() -> Option<LabTarget> {
-    std::env::var("CONVERGE_LAB_EXEC")
+/// The lab host to use: `CONVERGE_LAB_EXEC`, or h1 of the lab named by `CONVERGE_LAB`.
+fn lab() -> LabTarget {
+    let named = std::env::var("CONVERGE_LAB_EXEC")
         .ok()
-        .filter(|h| !h.is_empty())
-        .map(|host| LabTarget { host })
+        .filter(|h| !h.is_empty());
+    let host = named.unwrap_or_else(|| {
+        std::env::var("CONVERGE_LAB")
+            .expect("CONVERGE_LAB must name a running lab (tests/run.sh starts one)");
+        "h1".to_string()
+    });
+    LabTarget { host }
 }
 
 fn go(t: &LabTarget, module: &str, args: Value, check: bool) -> Outcome {
@@ -180,9 +193,8 @@ fn converge(t: &LabTarget, module: &str, args: Value, expect: Status) -> Outcome
 // Opt-in (reported as ignored, never as passed): CI covers these modules over SSH in
 // tests/lab_packages.rs; this runs them through `lab.sh exec` for module development.
 #[test]
-#[ignore = "needs a running lab and CONVERGE_LAB_EXEC=hN"]
 fn lab_host_system_modules() {
-    let t = lab().expect("set CONVERGE_LAB_EXEC=h1 with a running lab");
+    let t = lab();
     // Packages: check mode lists exactly what apt would install (dependencies included).
     let c = go(&t, "apt", json!({"name": ["tree", "curl"]}), true);
     if c.status == Status::Changed {

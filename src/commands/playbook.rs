@@ -8,9 +8,12 @@ use crate::executor::{ConnectionDefaults, Executor, RunOptions, RunSummary};
 use crate::history::{self, History, HistorySink, RunLock};
 use crate::inventory::Inventory;
 use crate::output::printer::{Printer, PrinterOptions};
+use crate::output::redacting::RedactingSink;
 use crate::output::{Event, EventSink, Fanout, Silent};
 use crate::playbook::{load_playbooks, Action, Playbook, Task};
-use crate::report::{self, Format, Mode, Redactor, ReportCollector, RunMeta, RunReport, RunStatus};
+use crate::report::{
+    self, Format, Mode, Redactor, ReportCollector, RunMeta, RunReport, RunStatus, Secrets,
+};
 use crate::template::Templater;
 use serde_json::{Map, Value};
 use std::path::PathBuf;
@@ -117,8 +120,9 @@ fn redactor(l: &Loaded) -> Redactor {
     red
 }
 
-fn options(args: &RunArgs, l: &Loaded, check: bool, diff: bool) -> RunOptions {
+fn options(args: &RunArgs, l: &Loaded, check: bool, diff: bool, secrets: Secrets) -> RunOptions {
     RunOptions {
+        secrets,
         check,
         diff,
         forks: args.forks.max(1),
@@ -164,6 +168,7 @@ fn execute(
     let names: Vec<String> = playbooks.iter().map(|p| p.display().to_string()).collect();
     let meta = RunMeta::for_run(mode, &names, &args.inventory);
     let red = redactor(l);
+    let secrets = Secrets::new(red.clone());
     let collector = Arc::new(ReportCollector::new(meta.clone(), red.clone()));
     let mut sinks: Vec<Box<dyn EventSink>> = vec![out, Box::new(Arc::clone(&collector))];
     let history = if args.report.no_history {
@@ -174,21 +179,31 @@ fn execute(
     if let Some(h) = &history {
         sinks.push(Box::new(Arc::clone(h)));
     }
-    let fan = Fanout(sinks);
+    // Every sink sees events with the secrets known at that moment taken out.
+    let fan = RedactingSink {
+        inner: Fanout(sinks),
+        secrets: secrets.clone(),
+    };
     fan.emit(&Event::RunStart {
         playbooks: names,
         inventory: args.inventory.clone(),
         check,
         diff,
     });
-    let opts = options(args, l, check, diff);
-    let summary = Executor::new(&l.inventory, Arc::clone(&l.templater), &opts, &fan).run(&l.books);
+    let opts = options(args, l, check, diff, secrets.clone());
+    let mut summary =
+        Executor::new(&l.inventory, Arc::clone(&l.templater), &opts, &fan).run(&l.books);
+    let known = secrets.snapshot();
+    for e in &mut summary.errors {
+        known.redact_string(e);
+    }
     if let Some(h) = &history {
         if let Some(e) = h.take_error() {
             eprintln!("[WARNING]: the run history could not be written: {e:#}");
         }
     }
-    let report = collector.finished().unwrap_or_else(|| collector.report());
+    let mut report = collector.finished().unwrap_or_else(|| collector.report());
+    report.redactor = known;
     (summary, report)
 }
 

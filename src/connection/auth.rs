@@ -15,8 +15,7 @@ use russh::keys::agent::AgentIdentity;
 use russh::keys::{HashAlg, PrivateKey, PrivateKeyWithHashAlg};
 use russh::MethodKind;
 
-/// The env var holding the passphrase of encrypted private keys.
-pub const PASSPHRASE_ENV: &str = "CONVERGE_SSH_KEY_PASSPHRASE";
+pub use super::passphrase::PASSPHRASE_ENV;
 
 /// The credentials to try for one connection.
 #[derive(Clone, Default)]
@@ -53,17 +52,15 @@ pub fn default_key_files() -> Vec<PathBuf> {
     }
 }
 
-/// Load a private key, decrypting it with `$CONVERGE_SSH_KEY_PASSPHRASE` when needed.
+/// Load a private key, decrypting it with `$CONVERGE_SSH_KEY_PASSPHRASE` or a passphrase asked
+/// on the terminal when needed.
 pub fn load_key(path: &Path) -> Result<PrivateKey, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("unreadable: {e}"))?;
     match russh::keys::decode_secret_key(&text, None) {
         Ok(k) => Ok(k),
-        Err(russh::keys::Error::KeyIsEncrypted) => {
-            let pass = std::env::var(PASSPHRASE_ENV)
-                .map_err(|_| format!("encrypted, set {PASSPHRASE_ENV}"))?;
-            russh::keys::decode_secret_key(&text, Some(&pass))
-                .map_err(|_| format!("cannot decrypt with {PASSPHRASE_ENV}"))
-        }
+        Err(russh::keys::Error::KeyIsEncrypted) => super::passphrase::unlock(path, |pass| {
+            russh::keys::decode_secret_key(&text, Some(pass)).ok()
+        }),
         Err(e) => Err(format!("unusable: {e}")),
     }
 }

@@ -48,6 +48,13 @@ if sudo -n -u "$1" -- true 2>/dev/null; then
 fi
 { printf '%s\n' "$converge_pw"; unset converge_pw; exec cat; } | sudo -H -S -p "$2" -u "$1" -- /bin/sh -c "$3""#;
 
+/// The default method (none named): sudo where it is installed, else su, which minimal images
+/// and some appliances have instead. Arguments: `$1` user, `$2` the command string.
+const SUDO_OR_SU: &str = r#"if command -v sudo >/dev/null 2>&1; then
+  exec sudo -H -S -n -u "$1" -- /bin/sh -c "$2"
+fi
+exec su -s /bin/sh "$1" -c "$2""#;
+
 /// Rewrite `cmd` for `become_`. A disabled become returns the command unchanged.
 pub fn wrap(become_: &Become, cmd: &Command) -> Result<Wrapped, TargetError> {
     wrap_owned(become_, cmd.clone())
@@ -64,14 +71,19 @@ pub fn wrap_owned(become_: &Become, mut cmd: Command) -> Result<Wrapped, TargetE
         });
     }
     let inner = cmd.to_shell_string();
-    let method = if become_.method.is_empty() {
-        "sudo"
-    } else {
-        become_.method.as_str()
-    };
     let password = become_.password.as_deref().filter(|p| !p.is_empty());
+    let method = match become_.method.as_str() {
+        "" if password.is_none() => "sudo-or-su",
+        "" => "sudo",
+        m => m,
+    };
     let argv = |words: &[&str]| Program::Argv(words.iter().map(|w| w.to_string()).collect());
     let (program, marker, stdin_prefix) = match (method, password) {
+        ("sudo-or-su", _) => (
+            argv(&["/bin/sh", "-c", SUDO_OR_SU, "converge-become", &user, &inner]),
+            None,
+            None,
+        ),
         ("sudo", None) => (
             argv(&[
                 "sudo", "-H", "-S", "-n", "-u", &user, "--", "/bin/sh", "-c", &inner,
@@ -307,6 +319,20 @@ mod tests {
             stderr: b"grep: nope\n".to_vec(),
         };
         assert_eq!(w.finish(out.clone()).unwrap(), out);
+    }
+
+    #[test]
+    fn no_method_named_is_sudo_or_su() {
+        let mut b = sudo(None);
+        b.method = String::new();
+        let w = wrap(&b, &Command::argv(["id"])).unwrap();
+        let s = w.command.to_shell_string();
+        assert!(s.contains("command -v sudo") && s.contains("exec su -s /bin/sh"), "{s}");
+        assert!(s.ends_with(" converge-become app id"), "{s}");
+        // With a password only sudo can take it (su would need a terminal).
+        b.password = Some("pw".into());
+        let w = wrap(&b, &Command::argv(["id"])).unwrap();
+        assert!(w.marker.is_some());
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod become_wrap;
 pub mod known_hosts;
 pub mod local;
+pub mod passphrase;
 pub mod runtime;
 pub mod shell_ops;
 pub mod ssh;

@@ -807,7 +807,7 @@ impl Connection for SshConnection {
         }
         if self.become_.enabled {
             let method = if self.become_.method.is_empty() {
-                "sudo"
+                "sudo or su"
             } else {
                 &self.become_.method
             };

@@ -86,7 +86,8 @@ impl Executor<'_> {
             enabled,
             method: var_str(vars, &["ansible_become_method"])
                 .or(kw.method)
-                .unwrap_or_else(|| "sudo".into()),
+                // None named: sudo, or su on hosts without sudo (see become_wrap).
+                .unwrap_or_default(),
             user: var_str(vars, &["ansible_become_user"]).or(kw.user),
             password: var_str(
                 vars,

@@ -29,6 +29,9 @@ pub struct HostState {
     pub prefetch: super::prefetch::Cache,
     /// The privilege escalation the prefetch ran with: only tasks with the same one use it.
     pub prefetch_become: Option<crate::connection::Become>,
+    /// Secret-named variables already rendered and registered for redaction (name + raw
+    /// value), so a `lookup('pipe', ...)` behind a password runs once, not once per task.
+    pub secrets_learned: std::collections::HashSet<String>,
 }
 
 impl HostState {
@@ -48,6 +51,7 @@ impl HostState {
             stats: HostStats::default(),
             prefetch: Default::default(),
             prefetch_become: None,
+            secrets_learned: Default::default(),
         }
     }
 

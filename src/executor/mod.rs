@@ -13,14 +13,17 @@ pub mod parallel;
 pub mod play;
 pub mod prefetch;
 pub mod results;
+pub mod secrets;
 pub mod tags;
 pub mod task_runner;
 pub mod vars;
 
 use crate::connection::ConnectOptions;
 use crate::inventory::Inventory;
+use crate::output::redacting::RedactingSink;
 use crate::output::{Event, EventSink, Recap};
 use crate::playbook::{BecomeOpts, Playbook};
+use crate::report::Secrets;
 use crate::template::Templater;
 use host::HostState;
 use serde_json::{Map, Value};
@@ -42,6 +45,9 @@ pub struct RunOptions {
     /// Command-line defaults for connection settings; host variables win over them.
     pub defaults: ConnectionDefaults,
     pub connect: ConnectOptions,
+    /// The run's secret values: events are redacted with them, and the executor adds the ones it
+    /// meets while running.
+    pub secrets: Secrets,
 }
 
 /// `-c`, `-u`, `--private-key`, `-b`, `--become-user`.
@@ -66,6 +72,7 @@ impl Default for RunOptions {
             verbosity: 0,
             defaults: ConnectionDefaults::default(),
             connect: ConnectOptions::default(),
+            secrets: Secrets::default(),
         }
     }
 }
@@ -84,13 +91,11 @@ pub struct Executor<'a> {
     pub inventory: &'a Inventory,
     pub templater: Arc<Templater>,
     pub opts: &'a RunOptions,
-    pub sink: &'a dyn EventSink,
+    /// Every event goes out through here, so secrets are taken out in one place.
+    pub sink: RedactingSink<&'a dyn EventSink>,
     hosts: Mutex<HashMap<String, Arc<Mutex<HostState>>>>,
     current_become: Mutex<BecomeOpts>,
     errors: Mutex<Vec<String>>,
-    /// Secret values modules came across while running (values read from the controller's
-    /// environment): redacted from every output.
-    secrets: Mutex<Vec<String>>,
 }
 
 impl<'a> Executor<'a> {
@@ -104,28 +109,19 @@ impl<'a> Executor<'a> {
             inventory,
             templater,
             opts,
-            sink,
+            sink: RedactingSink {
+                inner: sink,
+                secrets: opts.secrets.clone(),
+            },
             hosts: Mutex::new(HashMap::new()),
             current_become: Mutex::new(BecomeOpts::default()),
             errors: Mutex::new(Vec::new()),
-            secrets: Mutex::new(Vec::new()),
         }
     }
 
-    /// A secret value met during the run.
+    /// A secret value met during the run (redacted from every later event and report).
     pub fn add_secret(&self, value: &str) {
-        let mut s = self.secrets.lock().unwrap_or_else(|e| e.into_inner());
-        if !s.iter().any(|v| v == value) {
-            s.push(value.to_string());
-        }
-    }
-
-    /// The secret values met so far.
-    pub fn runtime_secrets(&self) -> Vec<String> {
-        self.secrets
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.opts.secrets.add(value);
     }
 
     pub(crate) fn play_become(&self) -> BecomeOpts {

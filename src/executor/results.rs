@@ -55,20 +55,3 @@ pub fn censor(r: &mut HostResult) {
         censor(item);
     }
 }
-
-/// Values of variables whose names say they are secret, for redaction in reports.
-pub fn looks_secret(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    [
-        "password",
-        "passwd",
-        "secret",
-        "token",
-        "api_key",
-        "apikey",
-        "private_key",
-        "credential",
-    ]
-    .iter()
-    .any(|p| n.contains(p))
-}

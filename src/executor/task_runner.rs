@@ -56,6 +56,7 @@ impl Executor<'_> {
         let started = Instant::now();
         let groups = self.inventory.group_names(&host.name);
         let vars = task_vars(&tctx.shared, host, Some(task), &groups);
+        self.learn_secret_vars(host, &vars);
         let mut result = match &task.loop_ {
             None => {
                 let ctx = self.ctx_value(vars.clone());
@@ -67,11 +68,15 @@ impl Executor<'_> {
             }
             Some(l) => self.run_loop(task, host, vars, l),
         };
-        if self.flag(&task.no_log, host, task, &tctx.shared) {
-            censor(&mut result);
-        }
+        // As in Ansible, `register` keeps the real result of a `no_log` task; only what is shown
+        // is censored, and what it read becomes secret for the rest of the run.
         if let Some(reg) = &task.register {
             host.vars.insert(reg.clone(), result.data.clone());
+        }
+        if self.flag(&task.no_log, host, task, &tctx.shared) {
+            self.learn_no_log_result(&result.data);
+            result.items.iter().for_each(|i| self.learn_no_log_result(&i.data));
+            censor(&mut result);
         }
         result.duration = started.elapsed();
         result

@@ -135,6 +135,12 @@ pub trait EventSink: Send + Sync {
     fn emit(&self, event: &Event);
 }
 
+impl<T: EventSink + ?Sized> EventSink for &T {
+    fn emit(&self, event: &Event) {
+        (**self).emit(event)
+    }
+}
+
 /// Sends every event to several sinks (the printer and a report collector, say).
 pub struct Fanout(pub Vec<Box<dyn EventSink>>);
 

@@ -6,6 +6,7 @@ pub mod events;
 pub mod printer;
 pub mod progress;
 pub mod pyjson;
+pub mod redacting;
 
 pub use events::{
     Collector, Event, EventSink, Fanout, HostResult, HostStats, Recap, ResultStatus, Silent,

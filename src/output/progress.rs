@@ -21,10 +21,27 @@ pub struct Progress {
     target: Mutex<Option<ProgressDrawTarget>>,
 }
 
+/// The bar drawn on the terminal, if any: code outside the printer that must talk to the user
+/// (a key's passphrase prompt) goes through [`suspend_terminal`].
+static ON_TERMINAL: Mutex<Option<ProgressBar>> = Mutex::new(None);
+
+/// Runs `f` (which uses the terminal) with the progress line, if one is drawn, cleared.
+pub fn suspend_terminal<R>(f: impl FnOnce() -> R) -> R {
+    let bar = ON_TERMINAL.lock().ok().and_then(|b| b.clone());
+    match bar {
+        Some(b) => b.suspend(f),
+        None => f(),
+    }
+}
+
 impl Progress {
     /// A progress line on stdout (hidden by `indicatif` itself when stdout is not a terminal).
     pub fn stdout(color: bool, check: bool) -> Self {
-        Self::with_target(ProgressDrawTarget::stdout(), color, check)
+        let p = Self::with_target(ProgressDrawTarget::stdout(), color, check);
+        if let Ok(mut t) = ON_TERMINAL.lock() {
+            *t = Some(p.bar.clone());
+        }
+        p
     }
 
     /// A progress line that draws nothing but still counts (tests).

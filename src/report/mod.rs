@@ -24,7 +24,7 @@ pub use model::{
     git_commit, git_commit_of_playbook, DiffReport, HostRecap, Mode, PlayReport, ReportCollector,
     RunMeta, RunReport, RunStatus, Status, TaskReport, TaskResult, Totals, SCHEMA,
 };
-pub use redact::{is_secret_key, Redactor, MASK};
+pub use redact::{is_secret_key, Redactor, Secrets, MASK};
 
 use anyhow::{bail, Context, Result};
 use handlebars::Handlebars;

@@ -6,11 +6,10 @@
 //! occurrence of a known secret value is replaced by `********`, and in structured data the values
 //! of keys that look secret (`password`, `token`, `api_key`, ...) are replaced whatever they hold.
 
-use regex::Regex;
 use serde_json::Value;
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::OnceLock;
+use std::sync::{Arc, RwLock};
 
 /// What replaces a secret.
 pub const MASK: &str = "********";
@@ -24,17 +23,9 @@ pub const MIN_SECRET_LEN: usize = 4;
 /// secret as a whole. Only lines at least this long, to avoid masking `}` or `---`.
 const MIN_SECRET_LINE_LEN: usize = 8;
 
-fn secret_key_regex() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"(?i)(password|passwd|secret|token|api[_-]?key|private[_-]?key|credential)")
-            .expect("static regex is valid")
-    })
-}
-
-/// Does a variable or data key name look like it holds a secret?
+/// Does a variable or data key name look like it holds a secret? (One rule for the whole tool.)
 pub fn is_secret_key(name: &str) -> bool {
-    secret_key_regex().is_match(name)
+    converge_modules::secret::is_secret_name(name)
 }
 
 /// Holds the secret values of a run and removes them from anything written out.
@@ -185,6 +176,46 @@ impl Redactor {
             }
             Value::Null | Value::Bool(_) => {}
         }
+    }
+}
+
+/// The run's secret values, shared by everything that writes output: the executor adds values
+/// it meets while running (`_env:` values read by modules, secret-named variables once rendered,
+/// results registered by `no_log` tasks), and every event is redacted with the set as it stands.
+#[derive(Clone, Default)]
+pub struct Secrets(Arc<RwLock<Redactor>>);
+
+impl fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secrets {{ {} values }}", self.snapshot().len())
+    }
+}
+
+impl Secrets {
+    pub fn new(known: Redactor) -> Self {
+        Secrets(Arc::new(RwLock::new(known)))
+    }
+
+    pub fn add(&self, value: &str) {
+        self.write().add_secret(value);
+    }
+
+    pub fn add_value(&self, value: &Value) {
+        self.write().add_secret_value(value);
+    }
+
+    /// A copy of the set as it stands (for a report rendered at the end of the run).
+    pub fn snapshot(&self) -> Redactor {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Runs `f` with the current set, without copying it.
+    pub fn with<R>(&self, f: impl FnOnce(&Redactor) -> R) -> R {
+        f(&self.0.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Redactor> {
+        self.0.write().unwrap_or_else(|e| e.into_inner())
     }
 }
 

@@ -13,23 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 /// The prefix of an env value read from the controller's environment at run time.
 pub const ENV_PREFIX: &str = "_env:";
 
-/// Does a variable name look like it holds a secret (its value is never shown)?
-pub fn is_secret_name(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    [
-        "password",
-        "passwd",
-        "secret",
-        "token",
-        "api_key",
-        "apikey",
-        "api-key",
-        "private_key",
-        "credential",
-    ]
-    .iter()
-    .any(|w| n.contains(w))
-}
+pub use crate::secret::is_secret_name;
 
 /// One published port, normalised.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
