@@ -159,7 +159,13 @@ fn containers_services_and_zero_downtime_updates_on_a_real_host() {
     // 1. Deploy, with every report written (they are checked for the secrets at the end).
     let reports: Vec<String> = ["md", "json", "xml", "html"]
         .iter()
-        .map(|e| lab.home.path().join(format!("deploy.{e}")).display().to_string())
+        .map(|e| {
+            lab.home
+                .path()
+                .join(format!("deploy.{e}"))
+                .display()
+                .to_string()
+        })
         .collect();
     let mut deploy = vec!["--diff", "-vvv"];
     for (f, o) in ["markdown", "json", "junit", "html"].iter().zip(&reports) {

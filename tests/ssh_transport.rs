@@ -516,12 +516,17 @@ fn become_with_sudo() {
     let as_root = lab.connect(&lab.spec(0, "root")).unwrap();
     let sudo_path = sh(&as_root, "command -v sudo");
     let sudo_path = sudo_path.trim().to_string();
-    sh(&as_root, &format!("mv {sudo_path} {sudo_path}.converge-test"));
+    sh(
+        &as_root,
+        &format!("mv {sudo_path} {sudo_path}.converge-test"),
+    );
     struct Restore<'a>(&'a SshConnection, String);
     impl Drop for Restore<'_> {
         fn drop(&mut self) {
             let p = &self.1;
-            let _ = self.0.run(&Command::shell(format!("mv {p}.converge-test {p}")));
+            let _ = self
+                .0
+                .run(&Command::shell(format!("mv {p}.converge-test {p}")));
         }
     }
     let _restore = Restore(&as_root, sudo_path);
@@ -895,7 +900,11 @@ fn passphrase_asked_on_a_terminal() {
         .arg(&key)
         .output()
         .unwrap();
-    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
     std::fs::write(
         dir.path().join("hosts"),
         format!(
@@ -961,7 +970,14 @@ fn passphrase_asked_on_a_terminal() {
     reader.join().unwrap();
     let text = seen.lock().unwrap().clone();
     assert!(status.success(), "{text}");
-    assert_eq!(text.matches("Enter passphrase for key").count(), 1, "{text}");
+    assert_eq!(
+        text.matches("Enter passphrase for key").count(),
+        1,
+        "{text}"
+    );
     assert!(text.contains("\"who.stdout\": \"root\""), "{text}");
-    assert!(!text.contains("tty-pass-1234"), "the passphrase was echoed: {text}");
+    assert!(
+        !text.contains("tty-pass-1234"),
+        "the passphrase was echoed: {text}"
+    );
 }

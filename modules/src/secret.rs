@@ -26,7 +26,13 @@ mod tests {
 
     #[test]
     fn names_that_hold_secrets() {
-        for n in ["DB_PASSWORD", "ApiKey", "client_secret", "GITHUB_TOKEN", "ssh-private-key"] {
+        for n in [
+            "DB_PASSWORD",
+            "ApiKey",
+            "client_secret",
+            "GITHUB_TOKEN",
+            "ssh-private-key",
+        ] {
             assert!(is_secret_name(n), "{n}");
         }
         for n in ["motd", "port", "keys", "private"] {

@@ -80,7 +80,14 @@ pub fn wrap_owned(become_: &Become, mut cmd: Command) -> Result<Wrapped, TargetE
     let argv = |words: &[&str]| Program::Argv(words.iter().map(|w| w.to_string()).collect());
     let (program, marker, stdin_prefix) = match (method, password) {
         ("sudo-or-su", _) => (
-            argv(&["/bin/sh", "-c", SUDO_OR_SU, "converge-become", &user, &inner]),
+            argv(&[
+                "/bin/sh",
+                "-c",
+                SUDO_OR_SU,
+                "converge-become",
+                &user,
+                &inner,
+            ]),
             None,
             None,
         ),
@@ -327,7 +334,10 @@ mod tests {
         b.method = String::new();
         let w = wrap(&b, &Command::argv(["id"])).unwrap();
         let s = w.command.to_shell_string();
-        assert!(s.contains("command -v sudo") && s.contains("exec su -s /bin/sh"), "{s}");
+        assert!(
+            s.contains("command -v sudo") && s.contains("exec su -s /bin/sh"),
+            "{s}"
+        );
         assert!(s.ends_with(" converge-become app id"), "{s}");
         // With a password only sudo can take it (su would need a terminal).
         b.password = Some("pw".into());

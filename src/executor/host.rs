@@ -32,6 +32,8 @@ pub struct HostState {
     /// Secret-named variables already rendered and registered for redaction (name + raw
     /// value), so a `lookup('pipe', ...)` behind a password runs once, not once per task.
     pub secrets_learned: std::collections::HashSet<String>,
+    /// How many blocks with a `rescue` section the host is inside right now.
+    pub rescue_depth: u32,
 }
 
 impl HostState {
@@ -52,7 +54,14 @@ impl HostState {
             prefetch: Default::default(),
             prefetch_become: None,
             secrets_learned: Default::default(),
+            rescue_depth: 0,
         }
+    }
+
+    /// Failed (and no `rescue` section is about to handle it) or unreachable: what Ansible's
+    /// fleet rules (`any_errors_fatal`, `max_fail_percentage`) count.
+    pub fn out_of_play(&self) -> bool {
+        self.unreachable || (self.failed && self.rescue_depth == 0)
     }
 
     /// Still taking part in the play.

@@ -21,7 +21,7 @@ pub mod vars;
 use crate::connection::ConnectOptions;
 use crate::inventory::Inventory;
 use crate::output::redacting::RedactingSink;
-use crate::output::{Event, EventSink, Recap};
+use crate::output::{self, Event, EventSink, Recap};
 use crate::playbook::{BecomeOpts, Playbook};
 use crate::report::Secrets;
 use crate::template::Templater;
@@ -96,6 +96,9 @@ pub struct Executor<'a> {
     hosts: Mutex<HashMap<String, Arc<Mutex<HostState>>>>,
     current_become: Mutex<BecomeOpts>,
     errors: Mutex<Vec<String>>,
+    /// The run stops before the next play: `any_errors_fatal` fired, `max_fail_percentage` was
+    /// exceeded, or every host of a `serial` batch failed (as `ansible-playbook` does).
+    stopped: std::sync::atomic::AtomicBool,
 }
 
 impl<'a> Executor<'a> {
@@ -116,6 +119,7 @@ impl<'a> Executor<'a> {
             hosts: Mutex::new(HashMap::new()),
             current_become: Mutex::new(BecomeOpts::default()),
             errors: Mutex::new(Vec::new()),
+            stopped: Default::default(),
         }
     }
 
@@ -161,8 +165,11 @@ impl<'a> Executor<'a> {
 
     pub fn run(&self, books: &[Playbook]) -> RunSummary {
         let started = Instant::now();
-        for book in books {
+        'books: for book in books {
             for p in &book.plays {
+                if self.stopped.load(std::sync::atomic::Ordering::SeqCst) {
+                    break 'books;
+                }
                 self.run_play(p);
             }
         }
@@ -170,6 +177,14 @@ impl<'a> Executor<'a> {
         let hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
         for (name, h) in hosts.iter() {
             let st = h.lock().unwrap_or_else(|p| p.into_inner());
+            if st.stats == output::HostStats::default() {
+                // Never reached (a later batch after the run stopped): not in the recap, as in
+                // Ansible. Its connection, if any, is still closed below.
+                if let Some(c) = &st.connection {
+                    c.close();
+                }
+                continue;
+            }
             summary.any_failed |= st.stats.failed > 0;
             summary.any_unreachable |= st.stats.unreachable > 0;
             summary.recap.insert(name.clone(), st.stats);

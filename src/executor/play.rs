@@ -10,6 +10,7 @@ use crate::playbook::load::{load_role_at_runtime, load_task_file_at_runtime};
 use crate::playbook::task::task_file_path;
 use crate::playbook::{Action, Play, Serial, Strategy, Task};
 use serde_json::{json, Map, Value};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 type Host = Arc<Mutex<HostState>>;
@@ -63,8 +64,14 @@ impl Executor<'_> {
                 !st.failed && !st.unreachable
             })
             .collect();
-        for batch in batches(&all, &play.serial) {
+        for (n, batch) in batches(&all, &play.serial).into_iter().enumerate() {
             let batch_names: Vec<String> = batch.iter().map(|h| lock(h).name.clone()).collect();
+            if n > 0 {
+                self.sink.emit(&Event::BatchStart {
+                    name: play.name.clone(),
+                    hosts: batch_names.clone(),
+                });
+            }
             for h in &batch {
                 let mut st = lock(h);
                 st.ended = false;
@@ -128,16 +135,12 @@ impl Executor<'_> {
                     });
                 }
             }
-            let failed = run.hosts.iter().filter(|h| lock(h).failed).count();
-            if let Some(pct) = play.max_fail_percentage {
-                if failed as f64 * 100.0 / run.hosts.len() as f64 > pct {
-                    self.sink.emit(&Event::Warning(format!(
-                        "max_fail_percentage {pct}% exceeded: the play stops"
-                    )));
-                    break;
-                }
+            if self.stopped.load(Ordering::SeqCst) {
+                break;
             }
-            if play.any_errors_fatal && failed > 0 {
+            if run.hosts.iter().all(|h| lock(h).out_of_play()) {
+                // A whole batch lost: the next batches would most likely fail the same way.
+                self.stopped.store(true, Ordering::SeqCst);
                 break;
             }
         }
@@ -284,6 +287,36 @@ impl Executor<'_> {
         });
     }
 
+    /// After each task, Ansible's fleet rules: with `any_errors_fatal` one failed host, or more
+    /// than `max_fail_percentage` of the batch failed, ends the play on every host of the batch
+    /// and stops the run. Unreachable hosts count as failed, as in Ansible.
+    fn stop_after_task(&self, run: &PlayRun) -> bool {
+        if self.stopped.load(Ordering::SeqCst) {
+            return true;
+        }
+        let lost = run.hosts.iter().filter(|h| lock(h).out_of_play()).count();
+        let why = if run.play.any_errors_fatal && lost > 0 {
+            Some("any_errors_fatal: a host failed, the run stops".to_string())
+        } else {
+            run.play.max_fail_percentage.and_then(|pct| {
+                (lost as f64 * 100.0 / run.hosts.len().max(1) as f64 > pct).then(|| {
+                    format!(
+                        "max_fail_percentage {pct}% exceeded ({lost} of {} hosts): the run stops",
+                        run.hosts.len()
+                    )
+                })
+            })
+        };
+        let Some(why) = why else { return false };
+        if !self.stopped.swap(true, Ordering::SeqCst) {
+            self.sink.emit(&Event::Warning(why));
+        }
+        for h in &run.hosts {
+            lock(h).ended = true;
+        }
+        true
+    }
+
     /// Run a task list on the hosts given (those still active).
     pub(crate) fn run_list(&self, run: &PlayRun, tasks: &[Task], hosts: &[Host]) {
         for task in tasks {
@@ -308,10 +341,7 @@ impl Executor<'_> {
                     }
                 }
             }
-            if run.play.any_errors_fatal && active.iter().any(|h| lock(h).failed) {
-                for h in hosts {
-                    lock(h).ended = true;
-                }
+            if self.stop_after_task(run) {
                 return;
             }
         }
@@ -325,7 +355,14 @@ impl Executor<'_> {
         always: &[Task],
         hosts: &[Host],
     ) {
+        let rescuable = !rescue.is_empty();
+        if rescuable {
+            hosts.iter().for_each(|h| lock(h).rescue_depth += 1);
+        }
         self.run_list(run, block, hosts);
+        if rescuable {
+            hosts.iter().for_each(|h| lock(h).rescue_depth -= 1);
+        }
         let failed_here: Vec<Host> = hosts.iter().filter(|h| lock(h).failed).cloned().collect();
         if !rescue.is_empty() && !failed_here.is_empty() {
             for h in &failed_here {
@@ -334,7 +371,14 @@ impl Executor<'_> {
                 st.stats.failed = st.stats.failed.saturating_sub(1);
                 st.stats.rescued += 1;
             }
-            self.run_list(run, rescue, &failed_here);
+            // With any_errors_fatal, Ansible runs the rescue on every host of the block (only the
+            // failed ones count as rescued): the failure is treated as everyone's.
+            let rescuers: Vec<Host> = if run.play.any_errors_fatal {
+                hosts.iter().filter(|h| lock(h).active()).cloned().collect()
+            } else {
+                failed_here
+            };
+            self.run_list(run, rescue, &rescuers);
         }
         if !always.is_empty() {
             // `always` runs on hosts that failed in the block or rescue too; they stay failed.

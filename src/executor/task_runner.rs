@@ -75,7 +75,10 @@ impl Executor<'_> {
         }
         if self.flag(&task.no_log, host, task, &tctx.shared) {
             self.learn_no_log_result(&result.data);
-            result.items.iter().for_each(|i| self.learn_no_log_result(&i.data));
+            result
+                .items
+                .iter()
+                .for_each(|i| self.learn_no_log_result(&i.data));
             censor(&mut result);
         }
         result.duration = started.elapsed();

@@ -133,7 +133,7 @@ impl State {
                 let run = self.run.clone();
                 self.history.record_result(&run, &rec)?;
             }
-            Event::TaskEnd | Event::PlayEnd => self.history.flush()?,
+            Event::TaskEnd | Event::PlayEnd | Event::BatchStart { .. } => self.history.flush()?,
             Event::RunEnd { recap, duration } => {
                 let failed = recap.values().any(|s| s.failed > 0 || s.unreachable > 0);
                 let status = if failed {

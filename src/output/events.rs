@@ -100,6 +100,12 @@ pub enum Event {
         name: String,
         hosts: Vec<String>,
     },
+    /// The next `serial` batch of a play starts (the terminal repeats the play banner, as
+    /// Ansible does; reports keep one play).
+    BatchStart {
+        name: String,
+        hosts: Vec<String>,
+    },
     /// A play's pattern matched no host.
     NoHostsMatched {
         pattern: String,

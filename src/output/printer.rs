@@ -285,7 +285,7 @@ impl Printer {
                     }
                 }
             }
-            Event::PlayStart { name, .. } => {
+            Event::PlayStart { name, .. } | Event::BatchStart { name, .. } => {
                 let name = name.trim();
                 let msg = if name.is_empty() {
                     "PLAY".to_string()

@@ -28,7 +28,9 @@ pub fn redact_event(e: &mut Event, r: &Redactor) {
         return;
     }
     match e {
-        Event::PlayStart { name, .. } | Event::TaskStart { name, .. } => r.redact_string(name),
+        Event::PlayStart { name, .. }
+        | Event::BatchStart { name, .. }
+        | Event::TaskStart { name, .. } => r.redact_string(name),
         Event::HostResult(res) => redact_result(res, r),
         Event::Warning(msg) | Event::Verbose { message: msg, .. } => r.redact_string(msg),
         Event::RunStart { .. }

@@ -673,6 +673,8 @@ impl ReportCollector {
                     tasks: Vec::new(),
                 });
             }
+            // Batches of one play stay one play in reports.
+            Event::BatchStart { .. } => {}
             Event::NoHostsMatched { pattern } => {
                 let w = format!("no hosts matched the pattern {pattern:?}");
                 s.report.warnings.push(red.redact(&w).into_owned());

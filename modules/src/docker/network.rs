@@ -65,19 +65,33 @@ fn lines(fields: &BTreeMap<String, String>) -> String {
 fn differences(want: &Fields, got: &Fields) -> String {
     want.iter()
         .filter(|(k, v)| got.get(*k) != Some(v))
-        .map(|(k, v)| format!("{k}: {} → {v}", got.get(k).map(String::as_str).unwrap_or("")))
+        .map(|(k, v)| {
+            format!(
+                "{k}: {} → {v}",
+                got.get(k).map(String::as_str).unwrap_or("")
+            )
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
 
 /// A create or recreate, with its diff.
-fn mark_change(out: &mut Outcome, mode: RunMode, what: &str, name: &str, existed: bool, got: &Fields, want: &Fields) {
+fn mark_change(
+    out: &mut Outcome,
+    mode: RunMode,
+    what: &str,
+    name: &str,
+    existed: bool,
+    got: &Fields,
+    want: &Fields,
+) {
     out.status = Status::Changed;
     let verb = if existed { "recreated" } else { "created" };
     out.msg = Some(format!("{what} {name} {verb}"));
     if mode.diff {
         let before = if existed { lines(got) } else { String::new() };
-        out.diffs.push(Diff::new(&format!("{what} {name}"), before, lines(want)));
+        out.diffs
+            .push(Diff::new(&format!("{what} {name}"), before, lines(want)));
     }
 }
 
@@ -216,7 +230,15 @@ impl Module for DockerNetworkModule {
                 attached.join(", ")
             )));
         }
-        mark_change(&mut out, mode, "network", &name, have.is_some(), &got, &want);
+        mark_change(
+            &mut out,
+            mode,
+            "network",
+            &name,
+            have.is_some(),
+            &got,
+            &want,
+        );
         if mode.check {
             return Ok(out);
         }
