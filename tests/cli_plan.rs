@@ -205,10 +205,7 @@ fn secrets_learned_during_the_run_are_masked_everywhere() {
     )
     .unwrap();
     let root_var = format!("root={}", root.display());
-    let outs: Vec<_> = ["md", "json", "xml", "html"]
-        .iter()
-        .map(|e| tmp.path().join(format!("run.{e}")))
-        .collect();
+    let (outs, report_args) = every_report(tmp.path(), "run");
     let mut args = vec![
         pb.to_str().unwrap(),
         "-i",
@@ -220,9 +217,7 @@ fn secrets_learned_during_the_run_are_masked_everywhere() {
         "--diff",
         "-v",
     ];
-    for (f, o) in ["markdown", "json", "junit", "html"].iter().zip(&outs) {
-        args.extend(["--format", f, "--output", o.to_str().unwrap()]);
-    }
+    args.extend(report_args.iter().map(String::as_str));
     let out = Command::new(converge_bin())
         .args(&args)
         .current_dir(tmp.path())

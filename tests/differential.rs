@@ -9,14 +9,8 @@
 
 mod common;
 use common::*;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-fn venv() -> PathBuf {
-    let v = std::env::var("CONVERGE_PEERS_VENV")
-        .unwrap_or_else(|_| "/var/cache/converge-lab/peers-venv".into());
-    PathBuf::from(v)
-}
 
 fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -77,7 +71,7 @@ fn run_tool(tool: &str, case: &Path, root: &Path) -> Outcome {
     let root_var = format!("root={}", root.display());
     let run = |check: bool| -> String {
         let mut cmd = if tool == "ansible" {
-            let mut c = Command::new(venv().join("bin/ansible-playbook"));
+            let mut c = Command::new(peers_venv().join("bin/ansible-playbook"));
             c.env("ANSIBLE_NOCOLOR", "1")
                 .env("ANSIBLE_RETRY_FILES_ENABLED", "0")
                 .env("ANSIBLE_LOCALHOST_WARNING", "0")
@@ -132,9 +126,9 @@ fn differs(case_text: &str, what: &str) -> Option<String> {
 
 fn compare(name: &str) {
     assert!(
-        venv().join("bin/ansible-playbook").exists(),
+        peers_venv().join("bin/ansible-playbook").exists(),
         "ansible-playbook not found in {} (run tests/setup.sh)",
-        venv().display()
+        peers_venv().display()
     );
     let case = repo()
         .join("tests/differential")

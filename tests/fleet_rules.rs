@@ -12,20 +12,13 @@ use common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn venv() -> PathBuf {
-    PathBuf::from(
-        std::env::var("CONVERGE_PEERS_VENV")
-            .unwrap_or_else(|_| "/var/cache/converge-lab/peers-venv".into()),
-    )
-}
-
 fn dir() -> PathBuf {
     repo().join("tests/fleet_rules")
 }
 
 fn run(tool: &str, playbook: &Path) -> (i32, String) {
     let mut cmd = if tool == "ansible" {
-        let mut c = Command::new(venv().join("bin/ansible-playbook"));
+        let mut c = Command::new(peers_venv().join("bin/ansible-playbook"));
         c.env("ANSIBLE_NOCOLOR", "1")
             .env("ANSIBLE_RETRY_FILES_ENABLED", "0")
             .env("ANSIBLE_DEPRECATION_WARNINGS", "0")
@@ -86,9 +79,9 @@ fn transcript(out: &str) -> Vec<String> {
 
 fn compare(name: &str) {
     assert!(
-        venv().join("bin/ansible-playbook").exists(),
+        peers_venv().join("bin/ansible-playbook").exists(),
         "ansible-playbook not found in {} (run tests/setup.sh)",
-        venv().display()
+        peers_venv().display()
     );
     let pb = dir().join(format!("{name}.yml"));
     let recap_only = std::fs::read_to_string(&pb)

@@ -157,20 +157,9 @@ fn containers_services_and_zero_downtime_updates_on_a_real_host() {
     };
 
     // 1. Deploy, with every report written (they are checked for the secrets at the end).
-    let reports: Vec<String> = ["md", "json", "xml", "html"]
-        .iter()
-        .map(|e| {
-            lab.home
-                .path()
-                .join(format!("deploy.{e}"))
-                .display()
-                .to_string()
-        })
-        .collect();
+    let (reports, report_args) = common::every_report(lab.home.path(), "deploy");
     let mut deploy = vec!["--diff", "-vvv"];
-    for (f, o) in ["markdown", "json", "junit", "html"].iter().zip(&reports) {
-        deploy.extend(["--format", f, "--output", o.as_str()]);
-    }
+    deploy.extend(report_args.iter().map(String::as_str));
     let first = stack.run(&deploy).ok();
     assert!(
         !first.text().contains(SECRET),

@@ -54,6 +54,36 @@ pub fn converge_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_converge"))
 }
 
+/// The virtualenv with the peers (Ansible, pyinfra) that `tests/setup.sh` makes.
+pub fn peers_venv() -> PathBuf {
+    PathBuf::from(
+        std::env::var("CONVERGE_PEERS_VENV")
+            .unwrap_or_else(|_| "/var/cache/converge-lab/peers-venv".into()),
+    )
+}
+
+/// `--format F --output DIR/STEM.EXT` for every report format: the files, and the arguments.
+pub fn every_report(dir: &Path, stem: &str) -> (Vec<PathBuf>, Vec<String>) {
+    let mut files = Vec::new();
+    let mut args = Vec::new();
+    for (format, ext) in [
+        ("markdown", "md"),
+        ("json", "json"),
+        ("junit", "xml"),
+        ("html", "html"),
+    ] {
+        let f = dir.join(format!("{stem}.{ext}"));
+        args.extend([
+            "--format".to_string(),
+            format.to_string(),
+            "--output".to_string(),
+        ]);
+        args.push(f.display().to_string());
+        files.push(f);
+    }
+    (files, args)
+}
+
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
