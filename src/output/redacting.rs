@@ -11,9 +11,14 @@ pub struct RedactingSink<S> {
 
 impl<S: EventSink> RedactingSink<S> {
     pub fn emit(&self, event: &Event) {
-        let mut e = event.clone();
-        self.secrets.with(|r| redact_event(&mut e, r));
-        self.inner.emit(&e);
+        let redacted = self.secrets.with(|r| {
+            (!r.is_empty()).then(|| {
+                let mut e = event.clone();
+                redact_event(&mut e, r);
+                e
+            })
+        });
+        self.inner.emit(redacted.as_ref().unwrap_or(event));
     }
 }
 
@@ -24,9 +29,6 @@ impl<S: EventSink> EventSink for RedactingSink<S> {
 }
 
 pub fn redact_event(e: &mut Event, r: &Redactor) {
-    if r.is_empty() {
-        return;
-    }
     match e {
         Event::PlayStart { name, .. }
         | Event::BatchStart { name, .. }

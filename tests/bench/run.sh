@@ -21,7 +21,9 @@
 #
 # Environment: LAB_ID (default 5), CONVERGE_PEERS_VENV (Ansible's venv, default
 # /var/cache/converge-lab/peers-venv; pyinfra>=3,<4 is pip-installed there if missing),
-# BENCH_WORK (default /tmp/converge-bench$LAB_ID), BENCH_KEEP_LAB=1 (leave the last lab up).
+# BENCH_WORK (default /tmp/converge-bench$LAB_ID), BENCH_KEEP_LAB=1 (leave the last lab up),
+# BENCH_TOOLS (a subset of "converge floor ansible pyinfra", e.g. "converge floor" to re-measure
+# converge against the floor without Ansible's minutes; the others' cells then show "-").
 set -euo pipefail
 
 usage() { sed -n '2,4p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
@@ -92,8 +94,10 @@ trap cleanup EXIT
 
 now() { echo "$EPOCHREALTIME"; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "nan" }'; }
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-") print "-"; else if (b > 0) printf "%.2f", a / b; else print "nan" }'; }
+TOOLS=${BENCH_TOOLS:-converge floor ansible pyinfra}
+runs_tool() { [[ " $TOOLS " == *" $1 "* ]]; }
 
 # All hosts report changed=0 failed=0 unreachable=0 in an ansible-playbook-style recap?
 recap_noop() { # LOG HOSTS
@@ -189,13 +193,18 @@ $R/conf/app.conf $R/conf/nginx.conf $R/conf/settings.ini $R/data/initialized $R/
     log "$n hosts: converging runs (not timed)"
     run_converge "$dir/converge-0.log" "$dir/converge-0.time" || die "converge's first run failed: $dir/converge-0.log"
     run_floor "$dir/floor-0.log" || die "the floor's checks fail on converge's result: $dir/floor-0.log.*"
-    run_ansible "$dir/ansible-0.log" 0 || die "ansible's first run failed: $dir/ansible-0.log"
-    run_pyinfra "$dir/pyinfra-0.log" || die "pyinfra's first run failed: $dir/pyinfra-0.log"
+    if runs_tool ansible; then
+        run_ansible "$dir/ansible-0.log" 0 || die "ansible's first run failed: $dir/ansible-0.log"
+    fi
+    if runs_tool pyinfra; then
+        run_pyinfra "$dir/pyinfra-0.log" || die "pyinfra's first run failed: $dir/pyinfra-0.log"
+    fi
 
     local load_before load_after
     load_before=$(cut -d' ' -f1-3 /proc/loadavg)
     for ((r = 1; r <= RUNS; r++)); do
         for tool in converge floor ansible pyinfra; do
+            runs_tool "$tool" || continue
             rc=0
             t0=$(now)
             case $tool in
