@@ -8,7 +8,6 @@ use crate::executor::{ConnectionDefaults, Executor, RunOptions, RunSummary};
 use crate::history::{self, History, HistorySink, RunLock};
 use crate::inventory::Inventory;
 use crate::output::printer::{Printer, PrinterOptions};
-use crate::output::redacting::RedactingSink;
 use crate::output::{Event, EventSink, Fanout, Silent};
 use crate::playbook::{load_playbooks, Action, Playbook, Task};
 use crate::report::{
@@ -179,11 +178,8 @@ fn execute(
     if let Some(h) = &history {
         sinks.push(Box::new(Arc::clone(h)));
     }
-    // Every sink sees events with the secrets known at that moment taken out.
-    let fan = RedactingSink {
-        inner: Fanout(sinks),
-        secrets: secrets.clone(),
-    };
+    // The executor redacts every event with `secrets` before these sinks see it.
+    let fan = Fanout(sinks);
     fan.emit(&Event::RunStart {
         playbooks: names,
         inventory: args.inventory.clone(),

@@ -177,17 +177,13 @@ impl<'a> Executor<'a> {
         let hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
         for (name, h) in hosts.iter() {
             let st = h.lock().unwrap_or_else(|p| p.into_inner());
-            if st.stats == output::HostStats::default() {
-                // Never reached (a later batch after the run stopped): not in the recap, as in
-                // Ansible. Its connection, if any, is still closed below.
-                if let Some(c) = &st.connection {
-                    c.close();
-                }
-                continue;
+            // A host never reached (a later batch after the run stopped) is not in the recap, as
+            // in Ansible.
+            if st.stats != output::HostStats::default() {
+                summary.any_failed |= st.stats.failed > 0;
+                summary.any_unreachable |= st.stats.unreachable > 0;
+                summary.recap.insert(name.clone(), st.stats);
             }
-            summary.any_failed |= st.stats.failed > 0;
-            summary.any_unreachable |= st.stats.unreachable > 0;
-            summary.recap.insert(name.clone(), st.stats);
             if let Some(c) = &st.connection {
                 if let Some(n) = c.round_trips() {
                     self.sink.emit(&Event::Verbose {

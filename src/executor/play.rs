@@ -364,7 +364,7 @@ impl Executor<'_> {
             hosts.iter().for_each(|h| lock(h).rescue_depth -= 1);
         }
         let failed_here: Vec<Host> = hosts.iter().filter(|h| lock(h).failed).cloned().collect();
-        if !rescue.is_empty() && !failed_here.is_empty() {
+        if rescuable && !failed_here.is_empty() {
             for h in &failed_here {
                 let mut st = lock(h);
                 st.failed = false;

@@ -47,12 +47,7 @@ pub fn redact_result(res: &mut HostResult, r: &Redactor) {
     r.redact_opt(&mut res.msg);
     r.redact_opt(&mut res.item);
     r.redact_value(&mut res.data);
-    for d in &mut res.diffs {
-        r.redact_string(&mut d.before_header);
-        r.redact_string(&mut d.after_header);
-        r.redact_string(&mut d.before);
-        r.redact_string(&mut d.after);
-    }
+    res.diffs.iter_mut().for_each(|d| r.redact_diff(d));
     for i in &mut res.items {
         redact_result(i, r);
     }

@@ -345,10 +345,7 @@ fn diff_report(d: &converge_modules::Diff, redactor: &Redactor) -> DiffReport {
     // Redact the texts before diffing, so no hunk can show part of a secret's context; the
     // result is redacted again by `redact_diff`.
     let mut redacted = d.clone();
-    redactor.redact_string(&mut redacted.before_header);
-    redactor.redact_string(&mut redacted.after_header);
-    redactor.redact_string(&mut redacted.before);
-    redactor.redact_string(&mut redacted.after);
+    redactor.redact_diff(&mut redacted);
     let unified = unified_diff(&redacted);
     DiffReport {
         before_header: redacted.before_header,

@@ -146,6 +146,14 @@ impl Redactor {
         }
     }
 
+    /// In-place redaction of a diff's headers and both texts.
+    pub fn redact_diff(&self, d: &mut converge_modules::Diff) {
+        self.redact_string(&mut d.before_header);
+        self.redact_string(&mut d.after_header);
+        self.redact_string(&mut d.before);
+        self.redact_string(&mut d.after);
+    }
+
     /// Redacts structured data: values under secret-looking keys become [`MASK`], secret values
     /// inside any string (keys included) are masked.
     pub fn redact_value(&self, value: &mut Value) {
@@ -187,7 +195,7 @@ pub struct Secrets(Arc<RwLock<Redactor>>);
 
 impl fmt::Debug for Secrets {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Secrets {{ {} values }}", self.snapshot().len())
+        write!(f, "Secrets {{ {} values }}", self.with(Redactor::len))
     }
 }
 
