@@ -66,6 +66,15 @@ pub enum Command {
     History(HistoryArgs),
     /// What drifted: changes found by check runs on hosts whose last apply left them converged.
     Drift(DriftArgs),
+    /// List the native modules, or (--needs) those a playbook would run as Ansible's own.
+    Modules(ModulesArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ModulesArgs {
+    /// Playbooks whose modules converge lacks, to list with where Ansible's version was found.
+    #[arg(long, value_name = "PLAYBOOK", num_args = 1..)]
+    pub needs: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -183,9 +192,9 @@ pub struct RunArgs {
     /// Extra variables (highest precedence): `k=v`, a YAML/JSON mapping, or `@file.yml`.
     #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
     pub extra_vars: Vec<String>,
-    /// Hosts worked on at once.
-    #[arg(short = 'f', long, default_value_t = 100, value_name = "N")]
-    pub forks: usize,
+    /// Hosts worked on at once (default: `forks` of ansible.cfg, else 100).
+    #[arg(short = 'f', long, value_name = "N")]
+    pub forks: Option<usize>,
     /// Check the playbooks, roles and templates, then stop.
     #[arg(long)]
     pub syntax_check: bool,
@@ -225,9 +234,37 @@ pub struct RunArgs {
     pub drift_correct: bool,
     #[command(flatten)]
     pub report: ReportArgs,
-    /// Seconds to wait for an SSH connection.
-    #[arg(short = 'T', long, default_value_t = 10, value_name = "SECONDS")]
-    pub timeout: u64,
+    /// Seconds to wait for an SSH connection (default: `timeout` of ansible.cfg, else 10).
+    #[arg(short = 'T', long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+}
+
+impl RunArgs {
+    /// Fill what the command line left unset from Ansible's configuration (ansible.cfg and
+    /// `ANSIBLE_*` variables), as ansible-playbook does.
+    pub fn with_settings(mut self, s: &crate::settings::Settings) -> RunArgs {
+        if self.inventory.is_empty() {
+            self.inventory = s.inventory.clone();
+        }
+        self.remote_user = self.remote_user.or_else(|| s.remote_user.clone());
+        self.private_key = self.private_key.or_else(|| s.private_key_file.clone());
+        self.become_user = self.become_user.or_else(|| s.become_user.clone());
+        self.r#become |= s.r#become == Some(true);
+        if self.host_key_checking.is_none() && s.host_key_checking == Some(false) {
+            self.host_key_checking = Some("off".into());
+        }
+        self.forks = self.forks.or(s.forks);
+        self.timeout = self.timeout.or(s.timeout);
+        self
+    }
+
+    pub fn forks(&self) -> usize {
+        self.forks.unwrap_or(100).max(1)
+    }
+
+    pub fn timeout_secs(&self) -> u64 {
+        self.timeout.unwrap_or(10).max(1)
+    }
 }
 
 /// What `run` ends with: an exit code; errors already printed.
@@ -235,9 +272,16 @@ pub fn run(cli: Cli) -> u8 {
     use crate::commands;
     match cli.command {
         Some(Command::Inventory(args)) => commands::inventory::run(&args),
-        Some(Command::Plan(args)) => commands::playbook::plan(&args.playbooks, &args.run),
+        Some(Command::Plan(args)) => commands::playbook::plan(
+            &args.playbooks,
+            &args.run.clone().with_settings(crate::settings::get()),
+        ),
         Some(Command::History(args)) => commands::history::history(&args),
         Some(Command::Drift(args)) => commands::history::drift(&args),
-        None => commands::playbook::run(&cli.playbooks, &cli.run),
+        Some(Command::Modules(args)) => commands::modules::run(&args),
+        None => commands::playbook::run(
+            &cli.playbooks,
+            &cli.run.clone().with_settings(crate::settings::get()),
+        ),
     }
 }

@@ -1,6 +1,7 @@
 //! converge: the engine. Reads inventories and playbooks, renders templates, connects to hosts
 //! and runs the modules of the `converge-modules` crate on them.
 
+pub mod ansible_modules;
 pub mod cli;
 pub mod commands;
 pub mod connection;
@@ -11,6 +12,7 @@ pub mod inventory;
 pub mod output;
 pub mod playbook;
 pub mod report;
+pub mod settings;
 pub mod source;
 pub mod template;
 pub mod yaml;

@@ -25,4 +25,21 @@ if [ ! -x "$venv/bin/ansible-playbook" ]; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q --disable-pip-version-check 'ansible-core>=2.17,<2.20'
 fi
+# Ansible's collections (community.general, ansible.posix, ...), for the modules converge runs as
+# Ansible's own (tests/lab_ansible_modules.rs). ansible 12.x is the one that pins ansible-core 2.19.
+if ! "$venv/bin/python" -c 'import ansible_collections.community.general' 2>/dev/null; then
+    "$venv/bin/pip" install -q --disable-pip-version-check 'ansible>=12,<13' 'ansible-core>=2.19,<2.20'
+fi
 "$venv/bin/ansible-playbook" --version | head -1
+
+# Ansible's own integration targets (GPL-3.0: read where unpacked, never committed), from the
+# ansible-core 2.19 source distribution on PyPI, for tests/ansible-suite/.
+src="$cache/ansible-src"
+if ! ls -d "$src"/ansible_core-2.19.*/test/integration/targets >/dev/null 2>&1; then
+    mkdir -p "$src"
+    "$venv/bin/pip" download -q --disable-pip-version-check --no-deps --no-binary :all: \
+        -d "$src" 'ansible-core==2.19.*'
+    tar -xzf "$(ls "$src"/ansible_core-2.19.*.tar.gz | tail -n 1)" -C "$src" --wildcards \
+        '*/test/integration/targets/*'
+fi
+ls -d "$src"/ansible_core-2.19.*/test/integration/targets

@@ -191,6 +191,13 @@ pub trait Controller: Sync {
         -> Result<String, String>;
     /// A value that must never be shown: the engine redacts it from every output.
     fn add_secret(&self, value: &str);
+    /// The content of a file on the controller that the task names (found like `copy`'s
+    /// `src`: the role's `files/`, then beside the task and the playbook).
+    fn controller_file(&self, path: &str) -> Result<Vec<u8>, String> {
+        Err(format!(
+            "cannot read `{path}`: no controller here (the engine provides one)"
+        ))
+    }
 }
 
 /// For runs without an engine (module tests): templates are rendered by nobody.

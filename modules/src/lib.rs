@@ -32,6 +32,7 @@ pub mod pause;
 pub mod pyre;
 pub mod registry;
 pub mod replace;
+pub mod script;
 pub mod secret;
 pub mod service;
 pub mod shlex;

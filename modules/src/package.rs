@@ -15,7 +15,7 @@ const SPEC: &[ArgSpec] = &[
     ArgSpec::new("name", ArgKind::List)
         .required()
         .aliases(&["pkg"]),
-    ArgSpec::new("state", ArgKind::Str).required(),
+    ArgSpec::new("state", ArgKind::Str),
     ArgSpec::new("use", ArgKind::Str),
     // Passed through to the backend, as Ansible does.
     ArgSpec::new("update_cache", ArgKind::Bool),
@@ -24,6 +24,10 @@ const SPEC: &[ArgSpec] = &[
     ArgSpec::new("purge", ArgKind::Bool),
     ArgSpec::new("autoremove", ArgKind::Bool),
     ArgSpec::new("default_release", ArgKind::Str),
+    // dnf/yum options that cross-platform roles pass as `x | default(omit, true)`: known names, so a
+    // task written for several families loads; a value that reaches apt is refused there.
+    ArgSpec::new("enablerepo", ArgKind::List),
+    ArgSpec::new("disablerepo", ArgKind::List),
 ];
 
 /// Package managers `use: auto` recognises, in the order they are probed (the `command -v`
@@ -118,5 +122,24 @@ mod tests {
         assert_eq!(manager_for("apt-get"), Some("apt"));
         assert_eq!(manager_for("dnf"), Some("dnf"));
         assert_eq!(manager_for("x"), None);
+    }
+
+    #[test]
+    fn dnf_repo_options_are_known_names() {
+        // geerlingguy.git and .redis: `enablerepo: "{{ x | default(omit, true) }}"`.
+        let args: Args = serde_json::from_value(serde_json::json!(
+            {"name": "git", "state": "present", "enablerepo": "epel", "disablerepo": ["x"]}
+        ))
+        .expect("args");
+        assert!(crate::args::check_names(SPEC, &args).is_empty());
+    }
+
+    #[test]
+    fn a_repo_option_that_reaches_apt_is_refused() {
+        let args: Args = serde_json::from_value(serde_json::json!(
+            {"name": "git", "state": "present", "enablerepo": "epel"}
+        ))
+        .expect("args");
+        assert!(AptModule::parse(&args).is_err());
     }
 }

@@ -25,6 +25,7 @@ use crate::mount::MountModule;
 use crate::package::PackageModule;
 use crate::pause::PauseModule;
 use crate::replace::ReplaceModule;
+use crate::script::ScriptModule;
 use crate::service::ServiceModule;
 use crate::slurp::SlurpModule;
 use crate::stat::StatModule;
@@ -43,6 +44,7 @@ static TEMPLATE: TemplateModule = TemplateModule;
 static LINEINFILE: LineinfileModule = LineinfileModule;
 static BLOCKINFILE: BlockinfileModule = BlockinfileModule;
 static REPLACE: ReplaceModule = ReplaceModule;
+static SCRIPT: ScriptModule = ScriptModule;
 static STAT: StatModule = StatModule;
 static SLURP: SlurpModule = SlurpModule;
 static WAIT_FOR: WaitForModule = WaitForModule;
@@ -96,6 +98,7 @@ pub fn all() -> Vec<&'static dyn Module> {
         &LINEINFILE,
         &BLOCKINFILE,
         &REPLACE,
+        &SCRIPT,
         &STAT,
         &SLURP,
         &WAIT_FOR,

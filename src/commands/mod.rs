@@ -2,4 +2,5 @@
 
 pub mod history;
 pub mod inventory;
+pub mod modules;
 pub mod playbook;

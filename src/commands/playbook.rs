@@ -124,7 +124,7 @@ fn options(args: &RunArgs, l: &Loaded, check: bool, diff: bool, secrets: Secrets
         secrets,
         check,
         diff,
-        forks: args.forks.max(1),
+        forks: args.forks(),
         limit: args.limit.clone(),
         tags: TagFilter::new(&args.tags, &args.skip_tags),
         extra_vars: l.extra_vars.clone(),
@@ -138,7 +138,7 @@ fn options(args: &RunArgs, l: &Loaded, check: bool, diff: bool, secrets: Secrets
         },
         connect: crate::connection::ConnectOptions {
             host_key_checking: args.host_key_checking.clone(),
-            connect_timeout: std::time::Duration::from_secs(args.timeout.max(1)),
+            connect_timeout: std::time::Duration::from_secs(args.timeout_secs()),
             command_timeout: None,
         },
     }

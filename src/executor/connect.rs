@@ -76,7 +76,17 @@ impl Executor<'_> {
             user: self.opts.defaults.become_user.clone(),
             method: None,
         };
-        let kw = task.r#become.over(&self.play_become()).over(&cli);
+        let mut kw = task.r#become.over(&self.play_become()).over(&cli);
+        // Keywords may be templates (`become_user: "{{ app_user }}"`), rendered per host.
+        for field in [&mut kw.user, &mut kw.method] {
+            if let Some(text) = field
+                .as_ref()
+                .filter(|t| crate::template::Templater::is_template(t))
+            {
+                let ctx = self.ctx_value(vars.clone());
+                *field = self.templater.render(text, &ctx).ok();
+            }
+        }
         let enabled = vars
             .get("ansible_become")
             .and_then(to_bool)

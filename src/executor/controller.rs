@@ -49,4 +49,16 @@ impl converge_modules::Controller for EngineController<'_, '_> {
     fn add_secret(&self, value: &str) {
         self.exec.add_secret(value);
     }
+
+    fn controller_file(&self, path: &str) -> Result<Vec<u8>, String> {
+        let dirs = self.task.origin.search_path("files");
+        let found = find_in(&dirs, path).ok_or_else(|| {
+            let looked: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+            format!(
+                "could not find `{path}` on the controller (looked in {})",
+                looked.join(", ")
+            )
+        })?;
+        std::fs::read(&found).map_err(|e| format!("cannot read {}: {e}", found.display()))
+    }
 }

@@ -15,6 +15,46 @@ use converge_modules::args::to_bool;
 use serde_json::{json, Map, Value};
 
 impl Executor<'_> {
+    /// `set_fact`'s variables: a templated name (`"{{ item }}=moo"`) is rendered now, as
+    /// Ansible does, and every name must be a valid identifier.
+    fn set_fact_pairs(
+        &self,
+        args: &Map<String, Value>,
+        ctx: &minijinja::Value,
+    ) -> Result<Map<String, Value>, String> {
+        let mut facts = Map::new();
+        for (k, v) in args {
+            if k == "cacheable" {
+                continue;
+            }
+            let key = if crate::template::Templater::is_template(k) {
+                self.templater
+                    .render(k, ctx)
+                    .map_err(|e| format!("set_fact: variable name {k}: {e}"))?
+            } else {
+                k.clone()
+            };
+            let valid = key
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_')
+                && key.chars().all(|c| c.is_alphanumeric() || c == '_');
+            if !valid {
+                return Err(format!(
+                    "The variable name '{key}' is not valid. Variables must start with a letter or underscore character, and contain only letters, numbers and underscores."
+                ));
+            }
+            facts.insert(key, v.clone());
+        }
+        if facts.is_empty() {
+            return Err(
+                "No key/value pairs provided, at least one is required for this action to succeed"
+                    .into(),
+            );
+        }
+        Ok(facts)
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn engine_module(
         &self,
@@ -35,9 +75,13 @@ impl Executor<'_> {
                     return super::task_runner::skipped(&name, "verbosity threshold not met");
                 }
                 let data = if let Some(var) = args.get("var").and_then(Value::as_str) {
-                    let value = match self.templater.eval_expr(var, ctx) {
-                        Ok(v) => v,
-                        Err(_) => Value::String("VARIABLE IS NOT DEFINED!".into()),
+                    let value = match self.templater.eval_var(var, ctx) {
+                        Ok(Some(v)) => v,
+                        Ok(None) => Value::String("VARIABLE IS NOT DEFINED!".into()),
+                        Err(e) => {
+                            let msg = format!("Error while resolving `var` expression: {e}");
+                            return failed(&name, msg);
+                        }
                     };
                     json!({ var: value, "changed": false, "_show": true })
                 } else {
@@ -51,17 +95,14 @@ impl Executor<'_> {
                 r
             }
             EngineModule::SetFact => {
-                for (k, v) in args {
-                    if k != "cacheable" {
-                        host.vars.insert(k.clone(), v.clone());
-                    }
+                let facts = match self.set_fact_pairs(args, ctx) {
+                    Ok(f) => f,
+                    Err(e) => return failed(&name, e),
+                };
+                for (k, v) in &facts {
+                    host.vars.insert(k.clone(), v.clone());
                 }
                 let mut r = HostResult::new(&name, ResultStatus::Ok);
-                let facts: Map<String, Value> = args
-                    .iter()
-                    .filter(|(k, _)| *k != "cacheable")
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
                 r.data = json!({"changed": false, "ansible_facts": facts});
                 r
             }
@@ -188,6 +229,7 @@ impl Executor<'_> {
                 host.facts = facts.clone();
                 host.facts_gathered = true;
                 let mut r = HostResult::new(&name, ResultStatus::Ok);
+                let facts = super::facts::prefixed(&facts);
                 r.data = json!({"changed": false, "ansible_facts": facts});
                 r
             }
@@ -226,10 +268,20 @@ impl Executor<'_> {
                 let path = find_in(&task.origin.search_path("templates"), &src)
                     .ok_or_else(|| format!("could not find template `{src}`"))?;
                 let file = SourceFile::read(&path)?;
-                let rendered = self.templater.render(&file.text, ctx).map_err(|e| {
-                    let line = e.line.map(|l| format!(":{l}")).unwrap_or_default();
-                    format!("{}{line}: {}", path.display(), e.message)
-                })?;
+                let template = crate::template::TemplateFile {
+                    path: src.clone(),
+                    fullpath: path.clone(),
+                    dest: args.get("dest").and_then(Value::as_str).map(str::to_string),
+                    search_dirs: task.origin.search_path("templates"),
+                    syntax: crate::template::SyntaxOverrides::default(),
+                };
+                let rendered = self
+                    .templater
+                    .render_file(&file.text, ctx, &template)
+                    .map_err(|e| {
+                        let line = e.line.map(|l| format!(":{l}")).unwrap_or_default();
+                        format!("{}{line}: {}", path.display(), e.message)
+                    })?;
                 args.insert("_content".into(), Value::String(rendered));
                 Ok(())
             }

@@ -28,6 +28,12 @@ if [ -n "$iface" ]; then
   fi
   echo "gateway_hex=$(awk -v i="$iface" '$1 == i && $2 == "00000000" { print $3; exit }' /proc/net/route 2>/dev/null)"
 fi
+for py in python3 python /usr/libexec/platform-python; do
+  if command -v $py >/dev/null 2>&1; then
+    $py -c 'import sys; print("python_executable=" + sys.executable); print("python_version_info=" + " ".join(str(x) for x in sys.version_info)); print("python_type=" + sys.implementation.name)' 2>/dev/null
+    break
+  fi
+done
 echo "@@os-release"
 cat /etc/os-release 2>/dev/null
 echo "@@meminfo"
@@ -202,7 +208,46 @@ pub fn parse(out: &str) -> Map<String, Value> {
         }),
     );
     facts.insert("env".into(), Value::Object(kv(&get("env"))));
+    add_python(&mut facts, &basic);
     facts
+}
+
+/// `python`, `python_version`: the host's Python as Ansible reports it (when there is one).
+fn add_python(facts: &mut Map<String, Value>, basic: &Map<String, Value>) {
+    let info = s(basic, "python_version_info");
+    let parts: Vec<&str> = info.split_whitespace().collect();
+    let [major, minor, micro, level, serial] = parts[..] else {
+        return;
+    };
+    let num = |p: &str| p.parse::<u64>().map_or(json!(p), |n| json!(n));
+    let kind = match s(basic, "python_type").as_str() {
+        "cpython" => "CPython".to_string(),
+        "pypy" => "PyPy".to_string(),
+        other => other.to_string(),
+    };
+    facts.insert(
+        "python".into(),
+        json!({
+            "executable": s(basic, "python_executable"),
+            "has_sslcontext": true,
+            "type": kind,
+            "version": {"major": num(major), "minor": num(minor), "micro": num(micro),
+                        "releaselevel": level, "serial": num(serial)},
+            "version_info": [num(major), num(minor), num(micro), level, num(serial)],
+        }),
+    );
+    facts.insert(
+        "python_version".into(),
+        json!(format!("{major}.{minor}.{micro}")),
+    );
+}
+
+/// The facts as a module result carries them: every key with the `ansible_` prefix.
+pub fn prefixed(facts: &Map<String, Value>) -> Map<String, Value> {
+    facts
+        .iter()
+        .map(|(k, v)| (format!("ansible_{k}"), v.clone()))
+        .collect()
 }
 
 /// `/proc/net/route` stores addresses as little-endian hex.
@@ -234,5 +279,17 @@ mod tests {
         assert_eq!(f["default_ipv4"]["gateway"], "198.18.0.1");
         assert_eq!(f["memtotal_mb"], 2000);
         assert_eq!(f["env"]["HOME"], "/root");
+        assert!(f.get("python").is_none());
+    }
+
+    #[test]
+    fn parses_python() {
+        let out = "@@basic\npython_executable=/usr/bin/python3\npython_version_info=3 11 2 final 0\npython_type=cpython\n";
+        let f = parse(out);
+        assert_eq!(f["python"]["executable"], "/usr/bin/python3");
+        assert_eq!(f["python"]["version"]["minor"], 11);
+        assert_eq!(f["python"]["type"], "CPython");
+        assert_eq!(f["python_version"], "3.11.2");
+        assert_eq!(prefixed(&f)["ansible_python_version"], "3.11.2");
     }
 }

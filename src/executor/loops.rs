@@ -1,92 +1,75 @@
-//! `loop:` and the `with_*` forms: turning the rendered loop value into the list of items.
+//! `loop:` and the `with_<lookup>:` forms: turning a task's loop into its list of items, as
+//! Ansible's `TaskExecutor._get_loop_items` does.
 
-use crate::playbook::{Loop, LoopKind};
-use serde_json::{json, Value};
+use crate::playbook::{Action, Loop, LoopKind, Task};
+use crate::template::{Templater, WithLoop};
+use serde_json::Value;
 
-pub fn items(l: &Loop, rendered: Value) -> Result<Vec<Value>, String> {
-    let as_list = |v: Value| -> Result<Vec<Value>, String> {
-        match v {
-            Value::Array(a) => Ok(a),
-            Value::Null => Ok(Vec::new()),
-            Value::String(s) if matches!(l.kind, LoopKind::Items | LoopKind::Plain) => {
-                Ok(vec![Value::String(s)])
-            }
-            other => Err(format!(
-                "the loop value must be a list, got {}",
-                kind(&other)
+pub fn items(
+    templater: &Templater,
+    task: &Task,
+    l: &Loop,
+    ctx: &minijinja::Value,
+) -> Result<Vec<Value>, String> {
+    match &l.kind {
+        LoopKind::List => match templater.render_value(&l.value, ctx) {
+            Ok(Value::Array(a)) => Ok(a),
+            Ok(Value::Null) => Ok(Vec::new()),
+            Ok(other) => Err(format!(
+                "The `loop` value must resolve to a 'list', not '{}'.",
+                python_type(&other)
             )),
-        }
-    };
-    match l.kind {
-        LoopKind::List | LoopKind::Plain => as_list(rendered),
-        LoopKind::Items => {
-            let mut out = Vec::new();
-            for i in as_list(rendered)? {
-                match i {
-                    Value::Array(inner) => out.extend(inner),
-                    other => out.push(other),
-                }
-            }
-            Ok(out)
-        }
-        LoopKind::Indexed => Ok(as_list(rendered)?
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| json!([i, v]))
-            .collect()),
-        LoopKind::Dict => match rendered {
-            Value::Object(m) => Ok(m
-                .into_iter()
-                .map(|(k, v)| json!({"key": k, "value": v}))
-                .collect()),
-            other => Err(format!("with_dict needs a mapping, got {}", kind(&other))),
+            Err(e) => Err(e.to_string()),
         },
-        LoopKind::Fileglob => {
-            let patterns = as_list(rendered)?;
-            let mut out = Vec::new();
-            for p in patterns {
-                if let Some(p) = p.as_str() {
-                    out.extend(glob(p).into_iter().map(Value::String));
-                }
-            }
-            Ok(out)
+        LoopKind::With(lookup) => {
+            let w = WithLoop {
+                lookup,
+                terms: &l.value,
+                action: action_name(task),
+                search_dirs: search_dirs(task),
+            };
+            templater.with_loop_items(&w, ctx).map_err(|e| e.message)
         }
     }
 }
 
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a mapping",
+fn action_name(task: &Task) -> &str {
+    match &task.action {
+        Action::Module { module, .. } => module,
+        Action::IncludeTasks { .. } => "include_tasks",
+        Action::IncludeRole { .. } => "include_role",
+        _ => "",
     }
 }
 
-/// A controller-side glob over one directory level (`files/*.conf`).
-fn glob(pattern: &str) -> Vec<String> {
-    let path = std::path::Path::new(pattern);
-    let (dir, file_pat) = match (path.parent(), path.file_name()) {
-        (Some(d), Some(f)) => (d.to_path_buf(), f.to_string_lossy().to_string()),
-        _ => return Vec::new(),
-    };
-    let Ok(rd) = std::fs::read_dir(if dir.as_os_str().is_empty() {
-        std::path::Path::new(".")
-    } else {
-        &dir
-    }) else {
-        return Vec::new();
-    };
-    let mut out: Vec<String> = rd
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
-        .filter(|e| {
-            converge_modules::sysutil::glob_match(&file_pat, &e.file_name().to_string_lossy())
-        })
-        .map(|e| e.path().display().to_string())
-        .collect();
-    out.sort();
-    out
+/// Ansible's `ansible_search_path`: the role's directory, the task file's, the playbook's.
+pub fn search_dirs(task: &Task) -> Vec<String> {
+    let o = &task.origin;
+    let mut dirs: Vec<String> = Vec::new();
+    for d in [
+        o.role_path.as_ref(),
+        Some(&o.file_dir),
+        Some(&o.playbook_dir),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let d = d.display().to_string();
+        if !dirs.contains(&d) {
+            dirs.push(d);
+        }
+    }
+    dirs
+}
+
+fn python_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "NoneType",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    }
 }

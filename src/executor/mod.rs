@@ -2,13 +2,17 @@
 //! with the `linear` strategy each task finishes on every host before the next starts, as in
 //! Ansible. A failing or unreachable host drops out of the play; the others carry on.
 
+pub mod ansible_task;
 pub mod connect;
 pub mod controller;
 pub mod engine_modules;
 pub mod environment;
 pub mod facts;
 pub mod host;
+pub mod includes;
+pub mod loop_runner;
 pub mod loops;
+pub mod magic;
 pub mod parallel;
 pub mod play;
 pub mod prefetch;

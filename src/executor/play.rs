@@ -2,20 +2,18 @@
 //! includes and `meta`), handlers, and the per-host counters of the recap.
 
 use super::host::HostState;
-use super::task_runner::{failed, TaskCtx};
+use super::task_runner::TaskCtx;
 use super::vars::{task_vars, SharedVars};
 use super::Executor;
 use crate::output::{Event, HostResult, ResultStatus};
-use crate::playbook::load::{load_role_at_runtime, load_task_file_at_runtime};
-use crate::playbook::task::task_file_path;
 use crate::playbook::{Action, Play, Serial, Strategy, Task};
 use serde_json::{json, Map, Value};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
-type Host = Arc<Mutex<HostState>>;
+pub(crate) type Host = Arc<Mutex<HostState>>;
 
-fn lock(h: &Host) -> std::sync::MutexGuard<'_, HostState> {
+pub(crate) fn lock(h: &Host) -> std::sync::MutexGuard<'_, HostState> {
     h.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -100,6 +98,7 @@ impl Executor<'_> {
             magic.insert("ansible_skip_tags".into(), json!(self.opts.tags.skip));
             magic.insert("ansible_version".into(), json!({"full": "2.19.0", "major": 2, "minor": 19, "revision": 0, "string": "2.19.0 (converge)"}));
             magic.insert("omit".into(), json!(crate::template::OMIT));
+            super::magic::add_play_magic(&mut magic, play, self.opts);
             let run = PlayRun {
                 play,
                 hosts: batch,
@@ -147,7 +146,11 @@ impl Executor<'_> {
         self.sink.emit(&Event::PlayEnd);
     }
 
-    fn shared<'s>(&'s self, run: &'s PlayRun, hostvars: Option<Arc<Value>>) -> SharedVars<'s> {
+    pub(crate) fn shared<'s>(
+        &'s self,
+        run: &'s PlayRun,
+        hostvars: Option<Arc<Value>>,
+    ) -> SharedVars<'s> {
         SharedVars {
             play: run.play,
             extra_vars: &self.opts.extra_vars,
@@ -401,22 +404,30 @@ impl Executor<'_> {
     }
 
     fn meta(&self, run: &PlayRun, task: &Task, what: &str, hosts: &[Host]) {
+        // `when:` picks the hosts a meta task acts for (`end_play` ends the play for all as
+        // soon as it holds for one).
+        let shared = self.shared(run, None);
+        let hosts: Vec<Host> = hosts
+            .iter()
+            .filter(|h| {
+                let st = lock(h);
+                let groups = self.inventory.group_names(&st.name);
+                let ctx = self.ctx_value(task_vars(&shared, &st, Some(task), &groups));
+                self.conditions_hold(&task.when, &ctx).unwrap_or(false)
+            })
+            .cloned()
+            .collect();
+        let hosts = &hosts[..];
         match what {
             "flush_handlers" => self.flush_handlers(run, hosts),
-            "end_play" => {
+            "end_play" if !hosts.is_empty() => {
                 for h in &run.hosts {
                     lock(h).ended = true;
                 }
             }
             "end_host" | "end_batch" => {
-                let shared = self.shared(run, None);
                 for h in hosts {
-                    let mut st = lock(h);
-                    let groups = self.inventory.group_names(&st.name);
-                    let ctx = self.ctx_value(task_vars(&shared, &st, Some(task), &groups));
-                    if self.conditions_hold(&task.when, &ctx).unwrap_or(false) {
-                        st.ended = true;
-                    }
+                    lock(h).ended = true;
                 }
             }
             "clear_facts" => {
@@ -443,129 +454,6 @@ impl Executor<'_> {
         }
     }
 
-    fn include_tasks(&self, run: &PlayRun, task: &Task, file: &str, hosts: &[Host]) {
-        if !self.opts.tags.selects(&task.tags) && !task.tags.is_empty() {
-            return;
-        }
-        // Resolve the file per host; hosts that include the same file run it together.
-        let shared = self.shared(run, None);
-        let mut groups_by_file: Vec<(std::path::PathBuf, Vec<Host>)> = Vec::new();
-        for h in hosts {
-            let mut st = lock(h);
-            let groups = self.inventory.group_names(&st.name);
-            let ctx = self.ctx_value(task_vars(&shared, &st, Some(task), &groups));
-            match self.conditions_hold(&task.when, &ctx) {
-                Ok(true) => {}
-                Ok(false) => continue,
-                Err(e) => {
-                    let mut r = failed(&st.name, e);
-                    self.account(&mut st, task, &mut r, false);
-                    self.sink.emit(&Event::HostResult(r));
-                    continue;
-                }
-            }
-            let name = match self.templater.render(file, &ctx) {
-                Ok(n) => n,
-                Err(e) => {
-                    let mut r = failed(&st.name, format!("include_tasks file name: {e}"));
-                    self.account(&mut st, task, &mut r, false);
-                    self.sink.emit(&Event::HostResult(r));
-                    continue;
-                }
-            };
-            let path = task_file_path(&task.origin, &name);
-            match groups_by_file.iter_mut().find(|(p, _)| *p == path) {
-                Some((_, hs)) => hs.push(Arc::clone(h)),
-                None => groups_by_file.push((path, vec![Arc::clone(h)])),
-            }
-        }
-        if !groups_by_file.is_empty() {
-            self.sink.emit(&Event::TaskStart {
-                name: task.display_name(),
-                role: task.origin.role.clone(),
-                handler: false,
-                hosts: hosts.len(),
-            });
-            for (path, hs) in &groups_by_file {
-                for h in hs {
-                    let mut st = lock(h);
-                    let mut r = HostResult::new(&st.name, ResultStatus::Ok);
-                    r.data = json!({"changed": false, "_included": absolute(path)});
-                    self.account(&mut st, task, &mut r, false);
-                    self.sink.emit(&Event::HostResult(r));
-                }
-            }
-            self.sink.emit(&Event::TaskEnd);
-        }
-        for (path, hs) in groups_by_file {
-            match load_task_file_at_runtime(&path, &task.origin, &self.templater) {
-                Ok(mut tasks) => {
-                    for t in &mut tasks {
-                        inherit_into(t, task);
-                    }
-                    self.run_list(run, &tasks, &hs);
-                }
-                Err(d) => {
-                    for h in &hs {
-                        let mut st = lock(h);
-                        let mut r = failed(
-                            &st.name,
-                            format!("could not include {}:\n{d}", path.display()),
-                        );
-                        self.account(&mut st, task, &mut r, false);
-                        self.sink.emit(&Event::HostResult(r));
-                    }
-                }
-            }
-        }
-    }
-
-    fn include_role(
-        &self,
-        run: &PlayRun,
-        task: &Task,
-        name: &str,
-        tasks_from: Option<&str>,
-        hosts: &[Host],
-    ) {
-        let shared = self.shared(run, None);
-        let selected: Vec<Host> = hosts
-            .iter()
-            .filter(|h| {
-                let st = lock(h);
-                let groups = self.inventory.group_names(&st.name);
-                let ctx = self.ctx_value(task_vars(&shared, &st, Some(task), &groups));
-                self.conditions_hold(&task.when, &ctx).unwrap_or(false)
-            })
-            .cloned()
-            .collect();
-        if selected.is_empty() {
-            return;
-        }
-        match load_role_at_runtime(
-            name,
-            tasks_from,
-            task.vars.clone(),
-            &run.play.playbook_dir,
-            &self.templater,
-        ) {
-            Ok((mut tasks, _handlers)) => {
-                for t in &mut tasks {
-                    inherit_into(t, task);
-                }
-                self.run_list(run, &tasks, &selected);
-            }
-            Err(d) => {
-                for h in &selected {
-                    let mut st = lock(h);
-                    let mut r = failed(&st.name, format!("could not include role `{name}`:\n{d}"));
-                    self.account(&mut st, task, &mut r, false);
-                    self.sink.emit(&Event::HostResult(r));
-                }
-            }
-        }
-    }
-
     /// A module task on every host (in parallel), then the counters and notifications.
     fn run_module_task(&self, run: &PlayRun, task: &Task, hosts: &[Host], handler: bool) {
         let name = self.task_title(run, task, hosts);
@@ -588,7 +476,11 @@ impl Executor<'_> {
         } else {
             hosts.to_vec()
         };
-        let results = super::parallel::map(&targets, self.opts.forks, |h| {
+        let forks = match task.throttle {
+            Some(n) if n > 0 => n.min(self.opts.forks),
+            _ => self.opts.forks,
+        };
+        let results = super::parallel::map(&targets, forks, |h| {
             let mut st = lock(h);
             let mut r = self.run_task_on_host(&tctx, task, &mut st);
             let ignore = r.status == ResultStatus::Failed
@@ -667,6 +559,16 @@ impl Executor<'_> {
                 } else {
                     st.stats.failed += 1;
                     st.failed = true;
+                    if st.rescue_depth > 0 {
+                        // A block's `rescue:` section will handle it (`run_block` moves the
+                        // count from failed to rescued): reports and the history say so.
+                        r.rescued = true;
+                        // What a `rescue:` section reads about the failure, as in Ansible.
+                        st.vars
+                            .insert("ansible_failed_result".into(), r.data.clone());
+                        st.vars
+                            .insert("ansible_failed_task".into(), failed_task(task));
+                    }
                 }
             }
         }
@@ -705,7 +607,15 @@ impl Executor<'_> {
                         .retain(|n| *n != name && !handler.listen.iter().any(|l| l == n));
                 }
                 ran_any = true;
-                self.run_module_task(run, handler, &notified, true);
+                match &handler.action {
+                    Action::IncludeTasks { file, .. } => {
+                        self.include_tasks(run, handler, file, &notified)
+                    }
+                    Action::IncludeRole {
+                        name, tasks_from, ..
+                    } => self.include_role(run, handler, name, tasks_from.as_deref(), &notified),
+                    _ => self.run_module_task(run, handler, &notified, true),
+                }
             }
             // Handlers may notify other handlers.
             let pending = hosts.iter().any(|h| {
@@ -780,7 +690,18 @@ fn collect_module_tasks<'t>(tasks: &'t [Task], out: &mut Vec<&'t Task>) {
 }
 
 /// What an `include_tasks` task passes to the tasks it includes.
-fn inherit_into(t: &mut Task, include: &Task) {
+/// `ansible_failed_task`: the task that failed, as `rescue:` sees it.
+fn failed_task(task: &Task) -> Value {
+    let action = match &task.action {
+        Action::Module { module, .. } => module.clone(),
+        _ => String::new(),
+    };
+    json!({"name": task.display_name(), "action": action})
+}
+
+/// An included task (and, inside a block, every task of it) takes the include's vars under its
+/// own, and its tags.
+pub(crate) fn inherit_into(t: &mut Task, include: &Task) {
     let mut vars = include.vars.clone();
     vars.extend(std::mem::take(&mut t.vars));
     t.vars = vars;
@@ -788,6 +709,29 @@ fn inherit_into(t: &mut Task, include: &Task) {
         if !t.tags.contains(tag) {
             t.tags.push(tag.clone());
         }
+    }
+    for_children(t, |c| inherit_into(c, include));
+}
+
+/// Variables that win over an included task's own (an include's loop variables), down into
+/// its blocks.
+pub(crate) fn add_vars_deep(t: &mut Task, vars: &Map<String, Value>) {
+    t.vars.extend(vars.clone());
+    for_children(t, |c| add_vars_deep(c, vars));
+}
+
+fn for_children(t: &mut Task, mut f: impl FnMut(&mut Task)) {
+    if let Action::Block {
+        block,
+        rescue,
+        always,
+    } = &mut t.action
+    {
+        block
+            .iter_mut()
+            .chain(rescue.iter_mut())
+            .chain(always.iter_mut())
+            .for_each(&mut f);
     }
 }
 
@@ -818,6 +762,7 @@ fn setup_task(play: &Play) -> Task {
         environment: None,
         r#become: play.r#become.clone(),
         delegate_to: None,
+        throttle: None,
         origin: Arc::new(crate::playbook::TaskOrigin {
             playbook_dir: play.playbook_dir.clone(),
             file_dir: play.playbook_dir.clone(),
@@ -826,7 +771,7 @@ fn setup_task(play: &Play) -> Task {
     }
 }
 
-fn absolute(p: &std::path::Path) -> String {
+pub(crate) fn absolute(p: &std::path::Path) -> String {
     std::fs::canonicalize(p)
         .unwrap_or_else(|_| p.to_path_buf())
         .display()

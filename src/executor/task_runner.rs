@@ -5,7 +5,7 @@ use super::host::HostState;
 use super::results::{censor, registered, status_of};
 use super::vars::{task_vars, SharedVars};
 use super::Executor;
-use crate::output::{Event, HostResult, ResultStatus};
+use crate::output::{HostResult, ResultStatus};
 use crate::playbook::catalog::{self, ModuleKind};
 use crate::playbook::{Action, Expr, Task};
 use crate::template::{self, Templater};
@@ -13,7 +13,7 @@ use converge_modules::args::to_bool;
 use converge_modules::{ModuleError, RunMode, Status, TargetError};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Per-task data shared by all hosts.
 pub struct TaskCtx<'a> {
@@ -108,199 +108,20 @@ impl Executor<'_> {
         }
     }
 
-    fn run_loop(
+    /// One execution of the task's module, then `changed_when` / `failed_when` (which see
+    /// `attempts` when the task retries).
+    pub(crate) fn run_once(
         &self,
         task: &Task,
         host: &mut HostState,
-        vars: Map<String, Value>,
-        l: &crate::playbook::Loop,
+        vars: &Map<String, Value>,
+        attempt: Option<u32>,
     ) -> HostResult {
-        let ctx = self.ctx_value(vars.clone());
-        let items = match self.templater.render_value(&l.value, &ctx) {
-            Ok(v) => super::loops::items(l, v),
-            Err(e) => Err(format!("{e}")),
-        };
-        let items = match items {
-            Ok(i) => i,
-            Err(e) => return failed(&host.name, format!("loop at {}: {e}", l.span.location())),
-        };
-        let lc = &task.loop_control;
-        let mut results = Vec::new();
-        let mut item_results = Vec::new();
-        let mut any_changed = false;
-        let mut any_failed = false;
-        let mut all_skipped = !items.is_empty();
-        for (i, item) in items.iter().enumerate() {
-            let mut v = vars.clone();
-            // set_fact/register in earlier iterations are visible to later ones.
-            v.extend(host.vars.clone());
-            v.insert(lc.loop_var.clone(), item.clone());
-            if let Some(iv) = &lc.index_var {
-                v.insert(iv.clone(), json!(i));
-            }
-            if lc.extended {
-                v.insert("ansible_loop".into(), json!({"index": i + 1, "index0": i, "first": i == 0, "last": i + 1 == items.len(), "length": items.len()}));
-            }
-            let ictx = self.ctx_value(v.clone());
-            let label = match &lc.label {
-                Some(l) => self
-                    .templater
-                    .render(l, &ictx)
-                    .unwrap_or_else(|_| l.clone()),
-                None => label_of(item),
-            };
-            let mut r = match self.conditions_hold(&task.when, &ictx) {
-                Ok(true) => self.run_with_retries(task, host, v),
-                Ok(false) => skipped(&host.name, "Conditional result was False"),
-                Err(e) => failed(&host.name, e),
-            };
-            r.item = Some(label);
-            let mut data = match r.data.clone() {
-                Value::Object(m) => m,
-                _ => Map::new(),
-            };
-            data.insert(lc.loop_var.clone(), item.clone());
-            data.insert(
-                "ansible_loop_var".into(),
-                Value::String(lc.loop_var.clone()),
-            );
-            results.push(Value::Object(data));
-            any_changed |= r.status == ResultStatus::Changed;
-            any_failed |= r.status == ResultStatus::Failed;
-            all_skipped &= r.status == ResultStatus::Skipped;
-            let unreachable = r.status == ResultStatus::Unreachable;
-            item_results.push(r);
-            if unreachable {
-                break;
-            }
-            if let Some(p) = lc.pause {
-                std::thread::sleep(Duration::from_secs_f64(p.max(0.0)));
-            }
-        }
-        let status = if item_results
-            .iter()
-            .any(|r| r.status == ResultStatus::Unreachable)
-        {
-            ResultStatus::Unreachable
-        } else if any_failed {
-            ResultStatus::Failed
-        } else if all_skipped {
-            ResultStatus::Skipped
-        } else if any_changed {
-            ResultStatus::Changed
-        } else {
-            ResultStatus::Ok
-        };
-        let mut r = HostResult::new(&host.name, status);
-        let mut data = Map::new();
-        data.insert("changed".into(), Value::Bool(any_changed));
-        data.insert("results".into(), Value::Array(results));
-        if items.is_empty() {
-            data.insert("skipped".into(), Value::Bool(true));
-            data.insert(
-                "skipped_reason".into(),
-                Value::String("No items in the list".into()),
-            );
-            r.status = ResultStatus::Skipped;
-        } else if any_failed {
-            data.insert("failed".into(), Value::Bool(true));
-            data.insert(
-                "msg".into(),
-                Value::String("One or more items failed".into()),
-            );
-            r.msg = Some("One or more items failed".into());
-        } else {
-            data.insert("msg".into(), Value::String("All items completed".into()));
-        }
-        if all_skipped {
-            data.insert("skipped".into(), Value::Bool(true));
-        }
-        r.data = Value::Object(data);
-        r.items = item_results;
-        r
-    }
-
-    /// `until:` / `retries:` / `delay:` around one execution.
-    fn run_with_retries(
-        &self,
-        task: &Task,
-        host: &mut HostState,
-        vars: Map<String, Value>,
-    ) -> HostResult {
-        let Some(until) = &task.until else {
-            return self.run_once(task, host, &vars);
-        };
-        let ctx = self.ctx_value(vars.clone());
-        let num = |v: &Option<Value>, d: f64| -> f64 {
-            v.as_ref()
-                .and_then(|v| self.templater.render_value(v, &ctx).ok())
-                .and_then(|v| {
-                    v.as_f64()
-                        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-                })
-                .unwrap_or(d)
-        };
-        let retries = num(&task.retries, 3.0).max(0.0) as u32;
-        let delay = num(&task.delay, 5.0).max(0.0);
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let mut r = self.run_once(task, host, &vars);
-            if r.status == ResultStatus::Unreachable {
-                return r;
-            }
-            let mut v = vars.clone();
-            if let Some(reg) = &task.register {
-                v.insert(reg.clone(), r.data.clone());
-            }
-            let done = self
-                .conditions_hold(std::slice::from_ref(until), &self.ctx_value(v))
-                .unwrap_or(false);
-            if let Value::Object(m) = &mut r.data {
-                m.insert("attempts".into(), json!(attempt));
-            }
-            if done {
-                if r.status == ResultStatus::Failed && task.failed_when.is_none() {
-                    // A condition that was met turns a failed attempt into the final answer.
-                    return r;
-                }
-                return r;
-            }
-            if attempt > retries {
-                r.status = ResultStatus::Failed;
-                r.msg = Some(format!(
-                    "Retried {retries} times; `until: {}` never held",
-                    until.text
-                ));
-                if let Value::Object(m) = &mut r.data {
-                    m.insert("failed".into(), Value::Bool(true));
-                    m.insert(
-                        "msg".into(),
-                        Value::String(r.msg.clone().unwrap_or_default()),
-                    );
-                }
-                return r;
-            }
-            self.sink.emit(&Event::Verbose {
-                level: 0,
-                host: Some(host.name.clone()),
-                message: format!(
-                    "FAILED - RETRYING: [{}]: {} ({} retries left).",
-                    host.name,
-                    task.display_name(),
-                    retries + 1 - attempt
-                ),
-            });
-            std::thread::sleep(Duration::from_secs_f64(delay));
-        }
-    }
-
-    /// One execution of the task's module, then `changed_when` / `failed_when`.
-    fn run_once(&self, task: &Task, host: &mut HostState, vars: &Map<String, Value>) -> HostResult {
         let Action::Module {
             module,
             args,
             arg_spans,
+            ansible,
         } = &task.action
         else {
             return failed(&host.name, "internal: not a module task".to_string());
@@ -324,12 +145,28 @@ impl Executor<'_> {
                 );
             }
         };
-        let mut rendered: Map<String, Value> = rendered
-            .into_iter()
-            .filter(|(_, v)| v.as_str() != Some(template::OMIT))
-            .collect();
+        let mut rendered: Map<String, Value> = match splat_args(rendered) {
+            Ok(m) => m
+                .into_iter()
+                .filter(|(_, v)| v.as_str() != Some(template::OMIT))
+                .collect(),
+            Err(e) => return failed(&host.name, e),
+        };
         let check = task.check_mode.unwrap_or(self.opts.check);
         let diff = task.diff.unwrap_or(self.opts.diff);
+        // `action: "{{ ansible_facts.pkg_mgr }}"`: the module is known only now.
+        let (module, ansible) = match self.resolve_templated_module(task, module, ansible, &ctx) {
+            Ok(found) => found,
+            Err(e) => return failed(&host.name, e),
+        };
+        let (module, ansible) = (module.as_str(), &ansible);
+        if let Some(m) = ansible {
+            let mut r = self.run_ansible_module(m, task, host, vars, &rendered, check, diff);
+            if r.status != ResultStatus::Unreachable {
+                self.apply_changed_failed_when(task, &mut r, vars);
+            }
+            return r;
+        }
         let Some(info) = catalog::lookup(module) else {
             return failed(&host.name, format!("unknown module `{module}`"));
         };
@@ -337,6 +174,7 @@ impl Executor<'_> {
             ModuleKind::Engine(kind) => {
                 self.engine_module(kind, task, host, &rendered, &ctx, vars, check)
             }
+            ModuleKind::Ansible => failed(&host.name, format!("internal: `{module}` unresolved")),
             ModuleKind::Host(m) => {
                 if let Err(msg) = self.controller_side(module, task, &mut rendered, &ctx) {
                     return failed(&host.name, msg);
@@ -371,6 +209,9 @@ impl Executor<'_> {
         };
         if r.status == ResultStatus::Unreachable {
             return r;
+        }
+        if let Some(a) = attempt {
+            set_key(&mut r.data, "attempts", json!(a));
         }
         self.apply_changed_failed_when(task, &mut r, vars);
         r
@@ -421,7 +262,7 @@ impl Executor<'_> {
     }
 
     /// The task's `environment:` (play, block and task levels merged), rendered.
-    fn environment(
+    pub(crate) fn environment(
         &self,
         task: &Task,
         vars: &Map<String, Value>,
@@ -519,6 +360,55 @@ impl Executor<'_> {
     }
 }
 
+impl Executor<'_> {
+    /// The module of a task whose module name is a template, rendered for this host and found
+    /// among converge's modules, then Ansible's; other tasks' modules as they were loaded.
+    fn resolve_templated_module(
+        &self,
+        task: &Task,
+        module: &str,
+        ansible: &Option<Arc<crate::ansible_modules::AnsibleModule>>,
+        ctx: &minijinja::Value,
+    ) -> Result<(String, Option<Arc<crate::ansible_modules::AnsibleModule>>), String> {
+        if !Templater::is_template(module) {
+            return Ok((module.to_string(), ansible.clone()));
+        }
+        let name = self
+            .templater
+            .render(module, ctx)
+            .map_err(|e| format!("module name `{module}`: {e}"))?;
+        if catalog::lookup(&name).is_some() {
+            return Ok((name, None));
+        }
+        let o = &task.origin;
+        let library =
+            crate::ansible_modules::locate::library_dirs(o.role_path.as_deref(), &o.playbook_dir);
+        match crate::ansible_modules::locate::resolve(&name, &library) {
+            Ok(m) => Ok((name, Some(m))),
+            Err(e) => Err(format!(
+                "unknown module `{name}` (from `{module}`): {}",
+                crate::ansible_modules::locate::not_found_hint(&name, &e, &library)
+            )),
+        }
+    }
+}
+
+/// Arguments given as one template expression (`assert: '{{ item }}'`) merged with the
+/// others (`args:`), which win, as in Ansible.
+fn splat_args(mut rendered: Map<String, Value>) -> Result<Map<String, Value>, String> {
+    match rendered.remove(crate::playbook::task::ARGS_SPLAT) {
+        None => Ok(rendered),
+        Some(Value::Object(mut m)) => {
+            m.extend(rendered);
+            Ok(m)
+        }
+        Some(other) => Err(format!(
+            "the module's arguments must be a mapping, got {}",
+            crate::output::pyjson::dumps(&other, None)
+        )),
+    }
+}
+
 fn set_key(data: &mut Value, k: &str, v: Value) {
     if let Value::Object(m) = data {
         m.insert(k.to_string(), v);
@@ -544,11 +434,4 @@ pub(crate) fn unreachable_result(host: &str, e: impl std::fmt::Display) -> HostR
     r.data = json!({"changed": false, "unreachable": true, "msg": msg});
     r.msg = Some(msg);
     r
-}
-
-fn label_of(item: &Value) -> String {
-    match item {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
 }

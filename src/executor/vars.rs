@@ -27,6 +27,8 @@ pub fn task_vars(
 ) -> Map<String, Value> {
     let mut m = Map::new();
     let origin = task.map(|t| &t.origin);
+    // Every role's defaults are seen by the whole play; a task's own role's win.
+    m.extend(shared.play.role_exports.defaults.clone());
     if let Some(o) = origin {
         m.extend(o.role_defaults.clone());
     }
@@ -38,6 +40,9 @@ pub fn task_vars(
     add_facts(&mut m, &host.facts);
     m.extend(shared.play.vars.clone());
     m.extend(host.play_vars_files.clone());
+    if !crate::settings::private_role_vars() {
+        m.extend(shared.play.role_exports.vars.clone());
+    }
     if let Some(o) = origin {
         m.extend(o.role_vars.clone());
     }
@@ -69,6 +74,7 @@ pub fn task_vars(
     }
     m.extend(shared.extra_vars.clone());
     m.extend(shared.magic.clone());
+    super::magic::apply_defaults(&mut m);
     m.insert(
         "inventory_hostname".into(),
         Value::String(host.name.clone()),

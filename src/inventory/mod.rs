@@ -136,6 +136,26 @@ impl Inventory {
         Inventory::from_parts(b.finish(), &vars_dirs)
     }
 
+    /// An inventory made of a `groups` variable (group name → host names), as Ansible's
+    /// `inventory_hostnames` lookup rebuilds one to evaluate a pattern.
+    pub fn from_groups(groups: &Map<String, Value>) -> Inventory {
+        let mut b = Builder::new();
+        for (group, hosts) in groups {
+            if b.add_group(group).is_err() {
+                continue;
+            }
+            for h in hosts
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
+                b.add_host(h, Some(group), None).ok();
+            }
+        }
+        Inventory::from_parts(b.finish(), &[]).unwrap_or_else(|_| Inventory::empty())
+    }
+
     /// No hosts at all: only the implicit localhost.
     pub fn empty() -> Inventory {
         Inventory::from_parts(Builder::new().finish(), &[]).expect("no files to read")

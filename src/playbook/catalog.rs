@@ -24,6 +24,9 @@ pub enum EngineModule {
 pub enum ModuleKind {
     Host(&'static dyn Module),
     Engine(EngineModule),
+    /// One of Ansible's own modules, run on the host through ansible-core's payload
+    /// (`src/ansible_modules/`); found at load time, its arguments checked by the module itself.
+    Ansible,
 }
 
 #[derive(Clone, Copy)]
@@ -151,6 +154,34 @@ pub fn lookup(name: &str) -> Option<ModuleInfo> {
         free_form: m.free_form(),
         kind: ModuleKind::Host(m),
     })
+}
+
+/// The catalog entry of an Ansible module named `name` (any argument accepted: the module
+/// checks its own).
+pub fn ansible(name: &str) -> ModuleInfo {
+    ModuleInfo {
+        name: intern(name),
+        spec: None,
+        free_form: None,
+        kind: ModuleKind::Ansible,
+    }
+}
+
+/// A module name kept for the run (Ansible module names are few and live as long as the run).
+fn intern(name: &str) -> &'static str {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+    static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let mut names = NAMES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    if let Some(n) = names.get(name) {
+        return n;
+    }
+    let n: &'static str = Box::leak(name.to_string().into_boxed_str());
+    names.insert(n);
+    n
 }
 
 /// Every module name, for "did you mean" hints.

@@ -102,10 +102,8 @@ pub const ACCEPTED_NOT_IMPLEMENTED: &[&str] = &[
     "order",
     "force_handlers",
     "collections",
-    "module_defaults",
     "port",
     "timeout",
-    "throttle",
     "fact_path",
     "debugger",
     "delegate_facts",
@@ -116,7 +114,8 @@ pub const ACCEPTED_NOT_IMPLEMENTED: &[&str] = &[
     "remote_user",
 ];
 
-/// `with_<lookup>` loops converge understands.
+/// `with_<lookup>` loops: Ansible's builtin lookup plugins (the loop's items are what the
+/// lookup returns; a lookup converge lacks fails when the task runs, naming it).
 pub const WITH_LOOPS: &[&str] = &[
     "with_items",
     "with_list",
@@ -124,7 +123,39 @@ pub const WITH_LOOPS: &[&str] = &[
     "with_fileglob",
     "with_indexed_items",
     "with_flattened",
+    "with_first_found",
+    "with_together",
+    "with_sequence",
+    "with_subelements",
+    "with_nested",
+    "with_lines",
+    "with_random_choice",
+    "with_cartesian",
+    "with_inventory_hostnames",
+    "with_file",
+    "with_env",
+    "with_pipe",
+    "with_template",
+    "with_vars",
+    "with_varnames",
+    "with_csvfile",
+    "with_ini",
+    "with_password",
+    "with_url",
+    "with_config",
+    "with_unvault",
 ];
+
+/// The lookup behind a `with_<name>` keyword (`with_flattened` reads like `with_items`).
+pub fn with_lookup(keyword: &str) -> Option<&str> {
+    if !WITH_LOOPS.contains(&keyword) {
+        return None;
+    }
+    match keyword {
+        "with_flattened" => Some("items"),
+        k => k.strip_prefix("with_"),
+    }
+}
 
 pub fn is_task_keyword(k: &str) -> bool {
     COMMON.contains(&k) || TASK_ONLY.contains(&k) || WITH_LOOPS.contains(&k)

@@ -66,6 +66,37 @@ fn is_key(k: &str) -> bool {
     !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// A key that is (or contains) a template, like `set_fact: "{{ item }}=moo"`: Ansible keeps it
+/// and renders it at run time.
+fn is_templated_key(k: &str) -> bool {
+    k.contains("{{") && k.contains("}}")
+}
+
+/// Split `key=value` at the first `=` outside `{{ }}` / `{% %}`.
+fn split_pair(word: &str) -> Option<(&str, &str)> {
+    let b = word.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < b.len() {
+        match (b[i], b.get(i + 1)) {
+            (b'{', Some(b'{' | b'%')) => {
+                depth += 1;
+                i += 2;
+                continue;
+            }
+            (b'}' | b'%', Some(b'}')) if depth > 0 => {
+                depth -= 1;
+                i += 2;
+                continue;
+            }
+            (b'=', _) if depth == 0 => return Some((&word[..i], &word[i + 1..])),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
 /// Parse `k=v` pairs. With `free_form`, words that are not `k=v` (and `k=v` words whose key is
 /// not in `known_keys`) are kept, in order, as the free-form text under `_raw_params`.
 pub fn parse_kv(
@@ -78,7 +109,7 @@ pub fn parse_kv(
     for word in split_args(s) {
         // Escapes are decoded in key=value words (not in free-form text), as Ansible does.
         let decoded = decode_escapes(&word);
-        let pair = decoded.split_once('=').filter(|(k, _)| is_key(k));
+        let pair = split_pair(&decoded).filter(|(k, _)| is_key(k) || is_templated_key(k));
         match pair {
             Some((k, v)) if !free_form || known_keys.contains(&k) => {
                 args.insert(k.to_string(), Value::String(unquote(v)));
@@ -190,6 +221,17 @@ mod tests {
     fn templates_with_spaces_stay_whole() {
         let m = parse_kv("msg={{ a | default('x y') }} dest=/t", false, &[]).unwrap();
         assert_eq!(m["msg"], "{{ a | default('x y') }}");
+    }
+
+    #[test]
+    fn templated_keys_are_kept_for_run_time() {
+        let m = parse_kv("{{ item }}=moo", false, &[]).unwrap();
+        assert_eq!(m["{{ item }}"], "moo");
+        let m = parse_kv("{{ 'x' + item }}={{ item }}", false, &[]).unwrap();
+        assert_eq!(m["{{ 'x' + item }}"], "{{ item }}");
+        let m = parse_kv("{{ a == b }}=x", false, &[]).unwrap();
+        assert_eq!(m["{{ a == b }}"], "x");
+        assert!(parse_kv("a-b=x", false, &[]).is_err());
     }
 
     #[test]

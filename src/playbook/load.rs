@@ -22,6 +22,10 @@ pub struct Loader<'t> {
     pub(crate) diags: Diagnostics,
     pub(crate) warnings: Vec<String>,
     import_depth: usize,
+    /// > 0 while validating a file reached only through a dynamic include.
+    pub(crate) dynamic_depth: usize,
+    /// The defaults and vars of the roles the current play loads.
+    role_exports: RoleExports,
 }
 
 /// Load and validate playbooks. On success, also returns warnings worth printing.
@@ -29,12 +33,7 @@ pub fn load_playbooks(
     paths: &[PathBuf],
     templater: &Templater,
 ) -> Result<(Vec<Playbook>, Vec<String>), Diagnostics> {
-    let mut loader = Loader {
-        templater,
-        diags: Diagnostics::default(),
-        warnings: Vec::new(),
-        import_depth: 0,
-    };
+    let mut loader = Loader::new(templater);
     let mut books = Vec::new();
     for path in paths {
         let plays = loader.load_playbook_file(path, None);
@@ -48,8 +47,34 @@ pub fn load_playbooks(
 }
 
 impl<'t> Loader<'t> {
+    pub(crate) fn new(templater: &'t Templater) -> Self {
+        Loader {
+            templater,
+            diags: Diagnostics::default(),
+            warnings: Vec::new(),
+            import_depth: 0,
+            dynamic_depth: 0,
+            role_exports: RoleExports::default(),
+        }
+    }
+
     pub(crate) fn error(&mut self, d: Diagnostic) {
         self.diags.push(d);
+    }
+
+    /// A module found nowhere: an error, except in a file reached only through a dynamic
+    /// include (`include_tasks`, `include_role`), which a host may never include (a role's
+    /// `setup-RedHat.yml` on a Debian host). There it is a warning at load time, and the
+    /// error comes when a host includes the file (it is loaded again, strictly, then),
+    /// before any of its tasks run there.
+    pub(crate) fn unknown_module(&mut self, d: Diagnostic) {
+        if self.dynamic_depth > 0 {
+            self.warnings.push(format!(
+                "{d}\n  (in a dynamically included file: an error only for a host that includes it)"
+            ));
+        } else {
+            self.error(d);
+        }
     }
 
     pub(crate) fn load_yaml(&mut self, path: &Path, referenced_at: Option<&Span>) -> Option<Node> {
@@ -165,7 +190,9 @@ impl<'t> Loader<'t> {
             post_tasks: Vec::new(),
             handlers: Vec::new(),
             playbook_dir: dir.to_path_buf(),
+            role_exports: RoleExports::default(),
         };
+        self.role_exports = RoleExports::default();
         let mut hosts_seen = false;
         for (key, knode, v) in &entries {
             if !super::keywords::PLAY.contains(&key.as_str()) {
@@ -245,13 +272,16 @@ impl<'t> Loader<'t> {
             file_dir: dir.to_path_buf(),
             ..TaskOrigin::default()
         });
-        let inherit = Inherit {
+        let mut inherit = Inherit {
             tags: play.tags.clone(),
             r#become: play.r#become.clone(),
             check_mode: play.check_mode,
             environment: play.environment.clone(),
             ..Inherit::default()
         };
+        if let Some((_, _, v)) = entries.iter().find(|(k, _, _)| k == "module_defaults") {
+            super::task::merge_module_defaults(&mut inherit.module_defaults, &v.to_json());
+        }
         for (key, _, v) in &entries {
             match key.as_str() {
                 "pre_tasks" => play.pre_tasks = self.task_list(v, &inherit, &origin),
@@ -272,6 +302,7 @@ impl<'t> Loader<'t> {
                 self.error(Diagnostic::at(&roles.span, "`roles` must be a list"));
             }
         }
+        play.role_exports = std::mem::take(&mut self.role_exports);
         Some(play)
     }
 
@@ -386,9 +417,7 @@ impl<'t> Loader<'t> {
     /// Find a role directory: `roles/NAME` beside the playbook, then `ANSIBLE_ROLES_PATH`.
     pub(crate) fn find_role(&self, name: &str, dir: &Path) -> Option<PathBuf> {
         let mut candidates = vec![dir.join("roles").join(name), dir.join(name)];
-        if let Ok(paths) = std::env::var("ANSIBLE_ROLES_PATH") {
-            candidates.extend(paths.split(':').map(|p| Path::new(p).join(name)));
-        }
+        candidates.extend(crate::settings::role_dirs().iter().map(|d| d.join(name)));
         candidates.into_iter().find(|p| {
             p.join("tasks").is_dir() || p.join("meta").is_dir() || p.join("handlers").is_dir()
         })
@@ -416,7 +445,7 @@ impl<'t> Loader<'t> {
         let Some(role_path) = self.find_role(name, dir) else {
             self.error(
                 Diagnostic::at(at, format!("role `{name}` not found")).with_hint(format!(
-                    "looked in {}/roles/{name} and ANSIBLE_ROLES_PATH",
+                    "looked in {}/roles/{name}, roles_path (ansible.cfg, ANSIBLE_ROLES_PATH), ~/.ansible/roles, /usr/share/ansible/roles and /etc/ansible/roles",
                     dir.display()
                 )),
             );
@@ -437,6 +466,11 @@ impl<'t> Loader<'t> {
                     handlers.extend(h);
                 }
             }
+        }
+        // After its dependencies, so that its own values win over theirs, as in Ansible.
+        if self.dynamic_depth == 0 {
+            self.role_exports.defaults.extend(defaults.clone());
+            self.role_exports.vars.extend(vars.clone());
         }
         let origin = TaskOrigin {
             role: Some(name.to_string()),
@@ -578,9 +612,9 @@ impl<'t> Loader<'t> {
                     }
                 },
             };
+            // Found before any host is touched (Ansible 2.19 finds it when the task runs).
             if let Err(e) = self.templater.check_expr_syntax(&text) {
                 self.error(super::task::template_diag(&i.span, &e, "invalid condition"));
-                continue;
             }
             out.push(Expr {
                 text,
@@ -668,12 +702,7 @@ pub fn load_task_file_at_runtime(
     origin: &TaskOrigin,
     templater: &Templater,
 ) -> Result<Vec<Task>, Diagnostics> {
-    let mut loader = Loader {
-        templater,
-        diags: Diagnostics::default(),
-        warnings: Vec::new(),
-        import_depth: 0,
-    };
+    let mut loader = Loader::new(templater);
     let tasks = loader.task_file(path, &Inherit::default(), origin, None);
     loader.diags.finish(tasks)
 }
@@ -686,12 +715,7 @@ pub fn load_role_at_runtime(
     playbook_dir: &Path,
     templater: &Templater,
 ) -> Result<(Vec<Task>, Vec<Task>), Diagnostics> {
-    let mut loader = Loader {
-        templater,
-        diags: Diagnostics::default(),
-        warnings: Vec::new(),
-        import_depth: 0,
-    };
+    let mut loader = Loader::new(templater);
     let mut seen = HashSet::new();
     let at = Span::file_start(&crate::source::SourceFile::new(
         playbook_dir.join("(include_role)"),

@@ -70,11 +70,16 @@ impl TaskOrigin {
 
 #[derive(Debug, Clone)]
 pub struct LoopControl {
+    /// May be a template (`loop_var: "{{ name }}"`), rendered before the loop runs.
     pub loop_var: String,
     pub index_var: Option<String>,
     pub label: Option<String>,
     pub pause: Option<f64>,
     pub extended: bool,
+    /// `extended_allitems: false` leaves `ansible_loop.allitems` out.
+    pub extended_allitems: bool,
+    /// `break_when`: checked after each item; the loop stops once they all hold.
+    pub break_when: Vec<Expr>,
 }
 
 impl Default for LoopControl {
@@ -85,25 +90,20 @@ impl Default for LoopControl {
             label: None,
             pause: None,
             extended: false,
+            extended_allitems: true,
+            break_when: Vec::new(),
         }
     }
 }
 
-/// `loop:`, `with_items:`, `with_dict:` ... normalised.
-#[derive(Debug, Clone)]
+/// `loop:` or a `with_<lookup>:` loop.
+#[derive(Debug, Clone, PartialEq)]
 pub enum LoopKind {
     /// `loop:` as written (a list or a template yielding one).
     List,
-    /// `with_items`: flattens one level.
-    Items,
-    /// `with_dict`: a mapping turned into `{key, value}` items.
-    Dict,
-    /// `with_list`, `with_sequence`-less plain lists.
-    Plain,
-    /// `with_fileglob`: controller-side glob.
-    Fileglob,
-    /// `with_indexed_items`: `[index, item]` pairs.
-    Indexed,
+    /// `with_<name>`: the items are what the lookup plugin `name` returns for the terms
+    /// (`with_items` → `items`, `with_sequence` → `sequence`, ...).
+    With(String),
 }
 
 #[derive(Debug, Clone)]
@@ -122,6 +122,9 @@ pub enum Action {
         args: Map<String, Value>,
         /// Where each argument was written, for errors found after templating.
         arg_spans: HashMap<String, Span>,
+        /// Set for a module converge has no native version of: Ansible's own, found at load
+        /// time (`src/ansible_modules/`).
+        ansible: Option<Arc<crate::ansible_modules::AnsibleModule>>,
     },
     Block {
         block: Vec<Task>,
@@ -172,6 +175,8 @@ pub struct Task {
     pub environment: Option<Value>,
     pub r#become: BecomeOpts,
     pub delegate_to: Option<String>,
+    /// `throttle`: at most this many hosts run the task at once (0 or unset: `forks`).
+    pub throttle: Option<usize>,
     pub origin: Arc<TaskOrigin>,
 }
 
@@ -223,6 +228,16 @@ pub struct Play {
     pub post_tasks: Vec<Task>,
     pub handlers: Vec<Task>,
     pub playbook_dir: PathBuf,
+    /// The defaults and vars of every role the play loads (`roles:`, their dependencies,
+    /// `import_role`), merged in load order: Ansible shows them to every task of the play,
+    /// not only the role's own (unless `private_role_vars`).
+    pub role_exports: RoleExports,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RoleExports {
+    pub defaults: Map<String, Value>,
+    pub vars: Map<String, Value>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,6 +6,7 @@ use super::keywords;
 use super::kv::parse_kv;
 use super::load::{tags_of, with_yaml_ext, Loader};
 use super::model::*;
+use crate::ansible_modules::{self, AnsibleModule};
 use crate::diagnostics::Diagnostic;
 use crate::source::{SourceFile, Span};
 use crate::template::{TemplateError, Templater};
@@ -32,6 +33,9 @@ pub struct Inherit {
     pub delegate_to: Option<String>,
     pub run_once: Option<bool>,
     pub notify: Vec<String>,
+    pub throttle: Option<usize>,
+    /// `module_defaults` of the play and enclosing blocks, by module name.
+    pub module_defaults: Map<String, Value>,
 }
 
 /// A diagnostic for a template error inside a YAML value: the position inside the value is
@@ -116,7 +120,10 @@ impl TaskParser<'_, '_> {
             }
         }
         let mut t = self.keywords(node, &kw, parent);
-        let inherit_down = self.inherit_from(&t, parent);
+        let mut inherit_down = self.inherit_from(&t, parent);
+        if let Some((_, _, v)) = kw.iter().find(|(k, _, _)| k == "module_defaults") {
+            merge_module_defaults(&mut inherit_down.module_defaults, &v.to_json());
+        }
         if is_block {
             let mut block = Vec::new();
             let mut rescue = Vec::new();
@@ -144,9 +151,13 @@ impl TaskParser<'_, '_> {
             let (name, rest) = match &v.value {
                 Yaml::Str(s) => {
                     let s = s.trim();
-                    let name = s.split_whitespace().next().unwrap_or("").to_string();
-                    let rest = s[name.len()..].trim().to_string();
-                    (name, Some(rest))
+                    // The module may be a template: `action: "{{ pkg_mgr }} name=x"`.
+                    let end = match s.strip_prefix("{{").and_then(|r| r.find("}}")) {
+                        Some(i) => i + 4,
+                        None => s.find(char::is_whitespace).unwrap_or(s.len()),
+                    };
+                    let (name, rest) = s.split_at(end);
+                    (name.to_string(), Some(rest.trim().to_string()))
                 }
                 Yaml::Map(_) => (
                     v.get("module")
@@ -186,7 +197,7 @@ impl TaskParser<'_, '_> {
                                 .chain(catalog::all_names()),
                         )
                         .map(|n| format!("did you mean `{n}`?"));
-                        self.err(
+                        self.loader.unknown_module(
                             Diagnostic::at(
                                 &kn.span,
                                 format!("`{k}` is neither a task keyword nor a known module"),
@@ -217,20 +228,23 @@ impl TaskParser<'_, '_> {
         kw: &[(String, &Node, &Node)],
         inherit: &Inherit,
     ) -> Option<Task> {
-        if catalog::lookup(name).is_none() {
-            let hint = nearest(
-                name,
-                catalog::all_names()
-                    .into_iter()
-                    .chain(keywords::COMMON.iter().copied())
-                    .chain(keywords::TASK_ONLY.iter().copied()),
-            )
-            .map(|n| format!("did you mean `{n}`?"));
-            self.err(
-                Diagnostic::at(&kn.span, format!("unknown module or keyword `{name}`"))
-                    .with_hint_opt(hint),
-            );
-            return None;
+        if catalog::lookup(name).is_none() && !Templater::is_template(name) {
+            if let Err(e) = self.ansible_module(name) {
+                let hint = nearest(
+                    name,
+                    catalog::all_names()
+                        .into_iter()
+                        .chain(keywords::COMMON.iter().copied())
+                        .chain(keywords::TASK_ONLY.iter().copied()),
+                )
+                .map(|n| format!("did you mean `{n}`?"))
+                .unwrap_or_else(|| self.ansible_not_found(name, &e));
+                self.loader.unknown_module(
+                    Diagnostic::at(&kn.span, format!("unknown module or keyword `{name}`"))
+                        .with_hint(hint),
+                );
+                return None;
+            }
         }
         self.action(t, name, v, None, kw, inherit)
     }
@@ -244,9 +258,33 @@ impl TaskParser<'_, '_> {
         kw: &[(String, &Node, &Node)],
         inherit: &Inherit,
     ) -> Option<Task> {
-        let Some(info) = catalog::lookup(name) else {
-            self.err(Diagnostic::at(&v.span, format!("unknown module `{name}`")));
-            return None;
+        if Templater::is_template(name) {
+            return self.templated_action(t, name, v, free_text);
+        }
+        let (info, ansible) = match catalog::lookup(name) {
+            Some(info) => (info, None),
+            None => match self.ansible_module(name) {
+                Ok(m) => {
+                    let (error, warning) = m.load_notes();
+                    if let Some(e) = error {
+                        self.err(Diagnostic::at(&v.span, format!("module `{name}`: {e}")));
+                        return None;
+                    }
+                    if let Some(w) = warning {
+                        self.loader
+                            .warnings
+                            .push(format!("{}: {w}", v.span.location()));
+                    }
+                    (catalog::ansible(name), Some(m))
+                }
+                Err(e) => {
+                    let hint = self.ansible_not_found(name, &e);
+                    self.loader.unknown_module(
+                        Diagnostic::at(&v.span, format!("unknown module `{name}`")).with_hint(hint),
+                    );
+                    return None;
+                }
+            },
         };
         let (mut args, mut arg_spans) = self.args(&info, v, free_text)?;
         // `args:` keyword: merged under the inline arguments.
@@ -281,7 +319,36 @@ impl TaskParser<'_, '_> {
                 }
             }
         }
+        self.apply_module_defaults(name, inherit, kw, &mut args);
+        let (info, ansible) = self.native_or_ansible(name, info, ansible, &args);
+        let before = self.loader.diags.0.len();
         self.check_args(&info, &args, &arg_spans, &v.span);
+        let has_module_defaults = !inherit.module_defaults.is_empty()
+            || kw.iter().any(|(k, _, _)| k == "module_defaults");
+        // In a file reached only by a dynamic include, a host may never run the task (a
+        // role's `setup-RedHat.yml`): the same.
+        let deferred = handles_failure(&t) || has_module_defaults || self.loader.dynamic_depth > 0;
+        if self.loader.diags.0.len() > before && deferred {
+            // The task expects it may fail (`ignore_errors`, `failed_when`), or module defaults
+            // of another module may complete it at run time (`package` → `apt`): as in Ansible,
+            // the bad arguments fail the task when it runs; a warning now.
+            let found: Vec<Diagnostic> = self.loader.diags.0.drain(before..).collect();
+            let msg: Vec<String> = found.iter().map(|d| d.message.clone()).collect();
+            for d in &found {
+                self.loader
+                    .warnings
+                    .push(format!("{d}  (fails the task when it runs)"));
+            }
+            let mut fail = Map::new();
+            fail.insert("msg".into(), Value::String(msg.join("; ")));
+            t.action = Action::Module {
+                module: "fail".into(),
+                args: fail,
+                arg_spans,
+                ansible: None,
+            };
+            return Some(t);
+        }
         t.action = match info.kind {
             ModuleKind::Engine(EngineModule::ImportTasks) => {
                 let file = args
@@ -289,13 +356,22 @@ impl TaskParser<'_, '_> {
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_string();
-                if Templater::is_template(&file) {
-                    self.err(
-                        Diagnostic::at(&v.span, "import_tasks needs a literal file name")
-                            .with_hint("use include_tasks for a templated file name"),
-                    );
-                    return None;
-                }
+                let file = match self.render_static(&file) {
+                    Some(f) => f,
+                    None => {
+                        self.err(
+                            Diagnostic::at(
+                                &v.span,
+                                "import_tasks needs a file name known when the playbook loads",
+                            )
+                            .with_hint(
+                                "only role_path, role_name, playbook_dir and role variables are \
+                                 known then; use include_tasks for a name that depends on a host",
+                            ),
+                        );
+                        return None;
+                    }
+                };
                 let path = self.resolve_task_file(&file);
                 if !path.is_file() {
                     self.err(Diagnostic::at(
@@ -361,12 +437,14 @@ impl TaskParser<'_, '_> {
                         return None;
                     }
                     // Validate it now, so a typo there is found before any host is touched.
+                    self.loader.dynamic_depth += 1;
                     let _ = self.loader.task_file(
                         &path,
                         &Inherit::default(),
                         &self.origin.clone(),
                         Some(&v.span),
                     );
+                    self.loader.dynamic_depth -= 1;
                 }
                 Action::IncludeTasks {
                     file,
@@ -412,26 +490,123 @@ impl TaskParser<'_, '_> {
                     module: info.name.to_string(),
                     args,
                     arg_spans,
+                    ansible,
                 }
             }
         };
         Some(t)
     }
 
-    fn resolve_task_file(&self, file: &str) -> PathBuf {
-        let p = Path::new(file);
-        if p.is_absolute() {
-            return p.to_path_buf();
+    /// A task whose module is a template (`action: "{{ ansible_facts.pkg_mgr }}"`): found when
+    /// it runs, for each host, and its arguments checked then.
+    fn templated_action(
+        &mut self,
+        mut t: Task,
+        name: &str,
+        v: &Node,
+        free_text: Option<String>,
+    ) -> Option<Task> {
+        let (args, arg_spans) = self.args(&catalog::ansible(name), v, free_text)?;
+        t.action = Action::Module {
+            module: name.to_string(),
+            args,
+            arg_spans,
+            ansible: None,
+        };
+        Some(t)
+    }
+
+    /// A native module given arguments it does not support runs as Ansible's own module
+    /// instead, when Ansible has it as a plain module (no controller-side action plugin, whose
+    /// work converge could not do): the playbook keeps working, natively where converge can.
+    fn native_or_ansible(
+        &self,
+        name: &str,
+        info: ModuleInfo,
+        ansible: Option<Arc<AnsibleModule>>,
+        args: &Map<String, Value>,
+    ) -> (ModuleInfo, Option<Arc<AnsibleModule>>) {
+        let (ModuleKind::Host(_), Some(spec)) = (info.kind, info.spec) else {
+            return (info, ansible);
+        };
+        if args.contains_key(ARGS_SPLAT) || check_names(spec, args).is_empty() {
+            return (info, ansible);
         }
-        let candidates = [
-            self.origin.file_dir.join(file),
-            self.origin.playbook_dir.join(file),
-        ];
-        candidates
-            .iter()
-            .find(|c| c.is_file())
-            .cloned()
-            .unwrap_or_else(|| candidates[0].clone())
+        let unknown: Vec<String> = check_names(spec, args)
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        match self.ansible_module(name) {
+            Ok(m) if !has_action_plugin(&m.path) && declares_args(&m.path, &unknown) => {
+                (catalog::ansible(name), Some(m))
+            }
+            _ => (info, ansible),
+        }
+    }
+
+    /// `module_defaults` of the play, blocks and task, for this module: arguments the task
+    /// does not give. Keys may be the short name or the FQCN (`ansible.builtin.x`).
+    fn apply_module_defaults(
+        &mut self,
+        name: &str,
+        inherit: &Inherit,
+        kw: &[(String, &Node, &Node)],
+        args: &mut Map<String, Value>,
+    ) {
+        let mut defaults = inherit.module_defaults.clone();
+        if let Some((_, _, v)) = kw.iter().find(|(k, _, _)| k == "module_defaults") {
+            merge_module_defaults(&mut defaults, &v.to_json());
+        }
+        let short = catalog::short_name(name);
+        for (module, values) in &defaults {
+            if module == name || catalog::short_name(module) == short {
+                if let Value::Object(m) = values {
+                    for (k, v) in m {
+                        args.entry(k.clone()).or_insert_with(|| v.clone());
+                    }
+                }
+            }
+        }
+    }
+
+    /// A module converge has no native version of, among Ansible's (`src/ansible_modules/`).
+    fn ansible_module(&self, name: &str) -> Result<Arc<AnsibleModule>, ansible_modules::Error> {
+        ansible_modules::locate::resolve(name, &self.library_dirs())
+    }
+
+    fn ansible_not_found(&self, name: &str, e: &ansible_modules::Error) -> String {
+        ansible_modules::locate::not_found_hint(name, e, &self.library_dirs())
+    }
+
+    fn library_dirs(&self) -> Vec<PathBuf> {
+        let o = &self.origin;
+        ansible_modules::locate::library_dirs(o.role_path.as_deref(), &o.playbook_dir)
+    }
+
+    /// Render a static import's name with what is known at load time, as Ansible does:
+    /// `role_path`, `role_name`, `playbook_dir` and the role's variables.
+    fn render_static(&self, text: &str) -> Option<String> {
+        if !Templater::is_template(text) {
+            return Some(text.to_string());
+        }
+        let o = &self.origin;
+        let mut vars = o.role_defaults.clone();
+        vars.extend(o.role_vars.clone());
+        vars.extend(o.role_params.clone());
+        let dir = |p: &Path| Value::String(p.display().to_string());
+        vars.insert("playbook_dir".into(), dir(&o.playbook_dir));
+        if let Some(r) = &o.role_path {
+            vars.insert("role_path".into(), dir(r));
+        }
+        if let Some(r) = &o.role {
+            vars.insert("role_name".into(), Value::String(r.clone()));
+        }
+        let ctx = crate::template::convert::json_to_value(&Value::Object(vars));
+        self.loader.templater.render(text, &ctx).ok()
+    }
+
+    fn resolve_task_file(&self, file: &str) -> PathBuf {
+        task_file_path(&self.origin, file)
     }
 
     /// Module arguments from a mapping, a `key=value` string or free-form text.
@@ -447,7 +622,14 @@ impl TaskParser<'_, '_> {
             Yaml::Map(_) | Yaml::Null => None,
             _ => v.scalar_text(),
         });
-        if let Some(text) = text {
+        if let Some(text) = text
+            .as_deref()
+            .filter(|t| info.free_form.is_none() && is_one_expression(t))
+        {
+            // "Args splat": `assert: '{{ item }}'`, the arguments are a mapping known at run time.
+            args.insert(ARGS_SPLAT.to_string(), Value::String(text.to_string()));
+            spans.insert(ARGS_SPLAT.to_string(), v.span.clone());
+        } else if let Some(text) = text {
             let known: Vec<&str> = info
                 .spec
                 .map(|s| s.iter().map(|a| a.name).collect())
@@ -493,8 +675,14 @@ impl TaskParser<'_, '_> {
         spans: &HashMap<String, Span>,
         at: &Span,
     ) {
+        if args.contains_key(ARGS_SPLAT) {
+            return; // checked when the arguments are known, at run time
+        }
         if let Some(spec) = info.spec {
             for (key, e) in check_names(spec, args) {
+                if args.get(&key).is_some_and(has_template) {
+                    continue; // may render to `omit`; the module checks it when it runs
+                }
                 let span = spans.get(&key).unwrap_or(at);
                 self.err(
                     Diagnostic::at(span, format!("module `{}`: {}", info.name, e.message))
@@ -533,6 +721,8 @@ impl TaskParser<'_, '_> {
     fn check_templates(&mut self, v: &Value, span: &Span) {
         match v {
             Value::String(s) if Templater::is_template(s) => {
+                // An error now; a task that plans for failure (`ignore_errors`) gets it when it
+                // runs instead, as in Ansible 2.19 (see `action`).
                 if let Err(e) = self.loader.templater.check_syntax(s) {
                     self.err(template_diag(span, &e, "template syntax error"));
                 }
@@ -630,6 +820,7 @@ impl TaskParser<'_, '_> {
             environment: parent.environment.clone(),
             r#become: parent.r#become.clone(),
             delegate_to: parent.delegate_to.clone(),
+            throttle: parent.throttle,
             origin: Arc::clone(&self.origin),
         };
         for (k, _, v) in kw {
@@ -643,37 +834,10 @@ impl TaskParser<'_, '_> {
                         span: v.span.clone(),
                     })
                 }
-                "with_items" | "with_flattened" => {
+                with if keywords::with_lookup(with).is_some() => {
+                    let name = keywords::with_lookup(with).unwrap_or_default();
                     t.loop_ = Some(Loop {
-                        kind: LoopKind::Items,
-                        value: v.to_json(),
-                        span: v.span.clone(),
-                    })
-                }
-                "with_list" => {
-                    t.loop_ = Some(Loop {
-                        kind: LoopKind::Plain,
-                        value: v.to_json(),
-                        span: v.span.clone(),
-                    })
-                }
-                "with_dict" => {
-                    t.loop_ = Some(Loop {
-                        kind: LoopKind::Dict,
-                        value: v.to_json(),
-                        span: v.span.clone(),
-                    })
-                }
-                "with_fileglob" => {
-                    t.loop_ = Some(Loop {
-                        kind: LoopKind::Fileglob,
-                        value: v.to_json(),
-                        span: v.span.clone(),
-                    })
-                }
-                "with_indexed_items" => {
-                    t.loop_ = Some(Loop {
-                        kind: LoopKind::Indexed,
+                        kind: LoopKind::With(name.to_string()),
                         value: v.to_json(),
                         span: v.span.clone(),
                     })
@@ -720,6 +884,10 @@ impl TaskParser<'_, '_> {
                 "diff" => t.diff = self.loader.bool_of(v, k),
                 "no_log" => t.no_log = Some(v.to_json()),
                 "run_once" => t.run_once = self.loader.bool_of(v, k).unwrap_or(false),
+                "throttle" => match v.scalar_text().and_then(|s| s.trim().parse().ok()) {
+                    Some(n) => t.throttle = Some(n),
+                    None => self.err(Diagnostic::at(&v.span, "`throttle` must be a number")),
+                },
                 "vars" => {
                     let m = self.loader.vars_map(v, "task vars");
                     t.vars.extend(m);
@@ -747,8 +915,9 @@ impl TaskParser<'_, '_> {
     }
 
     /// What a block passes to the tasks inside it: its own keywords on top of its parent's.
-    fn inherit_from(&self, t: &Task, _parent: &Inherit) -> Inherit {
+    fn inherit_from(&self, t: &Task, parent: &Inherit) -> Inherit {
         Inherit {
+            module_defaults: parent.module_defaults.clone(),
             when: t.when.clone(),
             tags: t.tags.clone(),
             vars: t.vars.clone(),
@@ -761,6 +930,7 @@ impl TaskParser<'_, '_> {
             delegate_to: t.delegate_to.clone(),
             run_once: Some(t.run_once),
             notify: t.notify.clone(),
+            throttle: t.throttle,
         }
     }
 
@@ -773,10 +943,13 @@ impl TaskParser<'_, '_> {
                 "label" => lc.label = val.scalar_text(),
                 "pause" => lc.pause = val.scalar_text().and_then(|s| s.parse().ok()),
                 "extended" => lc.extended = self.loader.bool_of(val, "extended").unwrap_or(false),
-                "extended_allitems" | "break_when" => {}
+                "extended_allitems" => {
+                    lc.extended_allitems = self.loader.bool_of(val, &k).unwrap_or(true)
+                }
+                "break_when" => lc.break_when = self.loader.exprs(val),
                 _ => {
-                    let hint = nearest(&k, ["loop_var", "index_var", "label", "pause", "extended"])
-                        .map(|n| format!("did you mean `{n}`?"));
+                    let hint =
+                        nearest(&k, LOOP_CONTROL_OPTIONS).map(|n| format!("did you mean `{n}`?"));
                     self.err(
                         Diagnostic::at(&kn.span, format!("`{k}` is not a loop_control option"))
                             .with_hint_opt(hint),
@@ -788,6 +961,16 @@ impl TaskParser<'_, '_> {
     }
 }
 
+const LOOP_CONTROL_OPTIONS: [&str; 7] = [
+    "loop_var",
+    "index_var",
+    "label",
+    "pause",
+    "extended",
+    "extended_allitems",
+    "break_when",
+];
+
 fn has_template(v: &Value) -> bool {
     match v {
         Value::String(s) => Templater::is_template(s),
@@ -795,6 +978,76 @@ fn has_template(v: &Value) -> bool {
         Value::Object(m) => m.values().any(has_template),
         _ => false,
     }
+}
+
+/// Does the task plan for its own failure, so that bad arguments are its runtime failure?
+fn handles_failure(t: &Task) -> bool {
+    let ignored = match &t.ignore_errors {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => {
+            Templater::is_template(s)
+                || converge_modules::args::to_bool(&Value::String(s.clone())) == Some(true)
+        }
+        _ => false,
+    };
+    ignored || t.failed_when.is_some()
+}
+
+/// Does the module's source declare these arguments (`name=dict(`, or the name quoted, as in
+/// an argument spec or an alias list)? A typo stays a load-time error instead of becoming a
+/// run-time failure of Ansible's module.
+fn declares_args(module: &Path, names: &[String]) -> bool {
+    let Ok(src) = std::fs::read_to_string(module) else {
+        return false;
+    };
+    names.iter().all(|n| {
+        [format!("{n}=dict("), format!("'{n}'"), format!("\"{n}\"")]
+            .iter()
+            .any(|p| src.contains(p.as_str()))
+    })
+}
+
+/// Does Ansible run this module through an action plugin of the same name (controller-side
+/// work: `copy`, `template`, `package`, ...)? Core modules live in `ansible/modules/`, their
+/// action plugins in `ansible/plugins/action/`; a collection's in `plugins/modules/` and
+/// `plugins/action/`.
+fn has_action_plugin(module: &Path) -> bool {
+    let (Some(dir), Some(file)) = (module.parent(), module.file_name()) else {
+        return false;
+    };
+    let Some(up) = dir.parent() else { return false };
+    [up.join("plugins/action"), up.join("action")]
+        .iter()
+        .any(|d| d.join(file).is_file())
+}
+
+/// Merge a `module_defaults` value (a mapping of module name to arguments, or a list of such
+/// mappings) into `into`; later values win argument by argument, as in Ansible.
+pub fn merge_module_defaults(into: &mut Map<String, Value>, v: &Value) {
+    match v {
+        Value::Array(items) => items.iter().for_each(|i| merge_module_defaults(into, i)),
+        Value::Object(m) => {
+            for (module, args) in m {
+                let entry = into
+                    .entry(module.clone())
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if let (Value::Object(e), Value::Object(a)) = (entry, args) {
+                    e.extend(a.clone());
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Where a module's arguments given as one template expression (`assert: '{{ item }}'`) wait
+/// to be rendered into a mapping at run time.
+pub const ARGS_SPLAT: &str = "__converge_args_splat";
+
+/// Is `text` exactly one `{{ expression }}`?
+fn is_one_expression(text: &str) -> bool {
+    let t = text.trim();
+    t.starts_with("{{") && t.ends_with("}}") && t.matches("{{").count() == 1
 }
 
 /// The first directory of `dirs` holding `rel` (or `rel` itself when absolute).
@@ -806,17 +1059,25 @@ pub fn find_in(dirs: &[PathBuf], rel: &str) -> Option<PathBuf> {
     dirs.iter().map(|d| d.join(rel)).find(|c| c.exists())
 }
 
-/// Used by the executor for `include_tasks` at run time.
+/// Where an `include_tasks`/`import_tasks` file name resolves, as Ansible searches: the
+/// including file's directory, then (in a role) the role's `tasks/` (so a role's handlers can
+/// include task files), then the playbook's directory. Used at load and at run time.
 pub fn task_file_path(origin: &TaskOrigin, file: &str) -> PathBuf {
     let p = Path::new(file);
     if p.is_absolute() {
         return p.to_path_buf();
     }
-    for dir in [&origin.file_dir, &origin.playbook_dir] {
-        let c = dir.join(file);
-        if c.is_file() {
-            return c;
-        }
+    let role_tasks = origin.role_path.as_ref().map(|r| r.join("tasks"));
+    let dirs: Vec<&PathBuf> = [
+        Some(&origin.file_dir),
+        role_tasks.as_ref(),
+        Some(&origin.playbook_dir),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if let Some(found) = dirs.iter().map(|d| d.join(file)).find(|c| c.is_file()) {
+        return found;
     }
     with_yaml_ext(&origin.file_dir, file).unwrap_or_else(|| origin.file_dir.join(file))
 }

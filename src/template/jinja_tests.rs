@@ -51,11 +51,11 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_test("version", version_test);
     env.add_test("version_compare", version_test);
     env.add_filter("version_compare", version_test);
-    env.add_test("abs", |v: &Value| path_test(v, |p| p.is_absolute()));
-    env.add_test("exists", |v: &Value| path_test(v, |p| p.exists()));
-    env.add_test("file", |v: &Value| path_test(v, |p| p.is_file()));
-    env.add_test("directory", |v: &Value| path_test(v, |p| p.is_dir()));
-    env.add_test("link", |v: &Value| path_test(v, |p| p.is_symlink()));
+    env.add_test("issubset", |a: &Value, b: &Value| subset(a, b));
+    env.add_test("issuperset", |a: &Value, b: &Value| subset(b, a));
+    env.add_test("timedout", timedout);
+    env.add_test("finished", |v: &Value| async_flag(v, "finished"));
+    env.add_test("started", |v: &Value| async_flag(v, "started"));
 }
 
 /// Read a boolean key of a registered result (a dict), like Ansible's result tests.
@@ -159,13 +159,18 @@ fn subset(a: &Value, b: &Value) -> Result<bool, Error> {
     Ok(to_list(a)?.iter().all(|x| b.contains(x)))
 }
 
-fn path_test(v: &Value, f: impl Fn(&std::path::Path) -> bool) -> Result<bool, Error> {
-    require_defined(v)?;
-    let s = match v.as_str() {
-        Some(s) => s.to_string(),
-        None => v.to_string(),
-    };
-    Ok(f(std::path::Path::new(&s)))
+/// `timedout`: the result has a `timedout` dict with a `period`.
+fn timedout(result: &Value) -> Result<bool, Error> {
+    result_flag(result, "timedout", "timedout")?;
+    let t = result.get_attr("timedout")?;
+    Ok(t.is_true() && t.get_attr("period").is_ok_and(|p| p.is_true()))
+}
+
+/// `finished` / `started`: the async result's flag; true for a result without one.
+fn async_flag(result: &Value, key: &str) -> Result<bool, Error> {
+    result_flag(result, key, key)?;
+    let v = result.get_attr(key)?;
+    Ok(v.is_undefined() || ansible_bool_or_truthy(&v))
 }
 
 /// One component of a loose version (Python's `LooseVersion`).
@@ -347,13 +352,9 @@ mod tests {
     }
 
     #[test]
-    fn path_tests() {
-        assert!(
-            t("'/' is abs")
-                && t("'/' is directory")
-                && t("'/' is exists")
-                && t("not ('rel' is abs)")
-        );
-        assert!(t("not ('/nonexistent/x' is file)") && t("not ('/' is link)"));
+    fn async_and_timeout_tests() {
+        assert!(t("{} is finished") && t("{'finished': 0} is not finished"));
+        assert!(t("{'started': 1} is started"));
+        assert!(t("{'timedout': {'period': 5}} is timedout") && t("{} is not timedout"));
     }
 }

@@ -8,7 +8,7 @@
 //! `errors='ignore'|'warn'` turns a failure into an empty result. File lookups resolve relative
 //! paths against the search path (see `SEARCH_PATH_KEY` in mod.rs).
 
-use super::convert::{require_defined, to_list, value_to_json};
+use super::convert::{require_defined, value_to_json};
 use super::filters::err;
 use super::lazy::{Active, LazyRoot, NestingGuard};
 use super::loop_lookups;
@@ -75,7 +75,7 @@ fn run(
         return Ok(Value::from(results));
     }
     Ok(match results.len() {
-        0 => Value::from(()),
+        0 => Value::from(Vec::<Value>::new()),
         1 => results.into_iter().next().unwrap_or_default(),
         _ if results.iter().all(|r| r.kind() == ValueKind::String) => Value::from(
             results
@@ -100,20 +100,21 @@ fn dispatch(
         "template" => lookup_template(state, terms, kwargs),
         "pipe" => lookup_pipe(state, terms, false),
         "lines" => lookup_pipe(state, terms, true),
-        "vars" => lookup_vars(state, terms, kwargs),
-        "items" => Ok(flatten_terms(terms, 1)?),
+        "vars" => super::var_lookups::lookup_vars(state, terms, kwargs),
+        "varnames" => super::var_lookups::lookup_varnames(state, terms),
+        "csvfile" => super::csvfile::lookup_csvfile(state, terms, kwargs),
+        "items" => loop_lookups::lookup_items(terms),
         "list" => Ok(terms.to_vec()),
         "dict" => loop_lookups::lookup_dict(terms),
-        "indexed_items" => Ok(flatten_terms(terms, 1)?
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| Value::from(vec![Value::from(i), v]))
-            .collect()),
+        "indexed_items" => loop_lookups::lookup_indexed_items(terms),
         "nested" => loop_lookups::lookup_nested(terms),
+        "cartesian" => loop_lookups::lookup_cartesian(terms),
         "together" => loop_lookups::lookup_together(terms),
         "subelements" => loop_lookups::lookup_subelements(terms, kwargs),
-        "sequence" => loop_lookups::lookup_sequence(terms),
-        "first_found" => lookup_first_found(state, terms, kwargs),
+        "sequence" => super::sequence::lookup_sequence(terms, kwargs),
+        "random_choice" => loop_lookups::lookup_random_choice(terms),
+        "inventory_hostnames" => loop_lookups::lookup_inventory_hostnames(state, terms),
+        "first_found" => super::first_found::lookup_first_found(state, terms, kwargs),
         "fileglob" => lookup_fileglob(state, terms),
         other => Err(err(format!("lookup plugin '{other}' not found"))),
     }
@@ -125,19 +126,6 @@ pub(super) fn term_text(v: &Value) -> Result<String, Error> {
         Some(s) => s.to_string(),
         None => v.to_string(),
     })
-}
-
-/// The terms, with lists flattened `levels` deep.
-pub(super) fn flatten_terms(terms: &[Value], levels: usize) -> Result<Vec<Value>, Error> {
-    let mut out = Vec::new();
-    for t in terms {
-        if levels > 0 && t.kind() == ValueKind::Seq {
-            out.extend(flatten_terms(&to_list(t)?, levels - 1)?);
-        } else {
-            out.push(t.clone());
-        }
-    }
-    Ok(out)
 }
 
 /// `lookup('env', 'HOME', default='')`: a missing variable gives the default.
@@ -171,7 +159,7 @@ fn search_path(state: &State) -> Vec<PathBuf> {
 
 /// Find `rel` like Ansible: absolute as is, else `dir/subdir/rel` then `dir/rel` for each
 /// directory of the search path (the current directory when there is none).
-fn find_file(state: &State, rel: &str, subdir: &str) -> Option<PathBuf> {
+pub(crate) fn find_file(state: &State, rel: &str, subdir: &str) -> Option<PathBuf> {
     let p = Path::new(rel);
     if p.is_absolute() {
         return p.exists().then(|| p.to_path_buf());
@@ -222,14 +210,8 @@ fn lookup_file(state: &State, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Va
 /// `lookup('template', path, template_vars={})`: render a file with the current variables.
 fn lookup_template(state: &State, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
     let extra = kwargs.get::<Option<Value>>("template_vars")?;
-    for unused in [
-        "convert_data",
-        "variable_start_string",
-        "variable_end_string",
-        "comment_start_string",
-        "comment_end_string",
-        "jinja2_native",
-    ] {
+    let syntax = super::files::syntax_from_kwargs(kwargs)?;
+    for unused in ["convert_data", "jinja2_native"] {
         let _ = kwargs.get::<Option<Value>>(unused)?;
     }
     let base = state.lookup(CONTEXT_KEY).unwrap_or_else(|| Value::from(()));
@@ -256,10 +238,24 @@ fn lookup_template(state: &State, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
                 Error::new(kind, format!("{msg} (in template {shown}{line})"))
             };
             if let Some(root) = root.as_ref() {
+                let file = super::files::TemplateFile {
+                    path: rel.clone(),
+                    fullpath: path.clone(),
+                    dest: None,
+                    search_dirs: search_path(state),
+                    syntax: syntax.clone(),
+                };
                 return root
                     .templater()
-                    .render_inner(&source, &ctx)
-                    .map(Value::from)
+                    .render_file_inner(&source, &ctx, &file)
+                    // a template that renders nothing gives None, as in Ansible 2.19
+                    .map(|s| {
+                        if s.is_empty() {
+                            Value::from(())
+                        } else {
+                            Value::from(s)
+                        }
+                    })
                     .map_err(|f| fail(f.kind, &f.error.message, f.error.line));
             }
             let rendered = state
@@ -302,8 +298,9 @@ fn lookup_pipe(state: &State, terms: &[Value], lines: bool) -> Result<Vec<Value>
                 .code()
                 .map_or_else(|| "a signal".to_string(), |c| c.to_string());
             let stderr = String::from_utf8_lossy(&output.stderr);
+            let kind = if lines { "lines" } else { "pipe" };
             return Err(err(format!(
-                "lookup_plugin.pipe({cmd}) returned {code}: {}",
+                "lookup_plugin.{kind}({cmd}) returned {code}: {}",
                 stderr.trim()
             )));
         }
@@ -315,95 +312,6 @@ fn lookup_pipe(state: &State, terms: &[Value], lines: bool) -> Result<Vec<Value>
         }
     }
     Ok(out)
-}
-
-/// `lookup('vars', name, default=...)`.
-fn lookup_vars(state: &State, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
-    let default = kwargs.get::<Option<Value>>("default")?;
-    terms
-        .iter()
-        .map(|t| {
-            let name = term_text(t)?;
-            match state.lookup(&name) {
-                Some(v) if !v.is_undefined() => Ok(v),
-                _ => default
-                    .clone()
-                    .ok_or_else(|| err(format!("No variable found with this name: {name}"))),
-            }
-        })
-        .collect()
-}
-
-/// `lookup('first_found', files, paths=[...], skip=False)`: the first file that exists.
-fn lookup_first_found(
-    state: &State,
-    terms: &[Value],
-    kwargs: &Kwargs,
-) -> Result<Vec<Value>, Error> {
-    let mut files = Vec::new();
-    let mut paths = match kwargs.get::<Option<Value>>("paths")? {
-        Some(p) => to_list(&p)?
-            .iter()
-            .map(term_text)
-            .collect::<Result<Vec<_>, _>>()?,
-        None => Vec::new(),
-    };
-    let mut skip = kwargs
-        .get::<Option<Value>>("skip")?
-        .is_some_and(|v| v.is_true());
-    if let Some(f) = kwargs.get::<Option<Value>>("files")? {
-        files.extend(
-            to_list(&f)?
-                .iter()
-                .map(term_text)
-                .collect::<Result<Vec<_>, _>>()?,
-        );
-    }
-    for t in flatten_terms(terms, 1)? {
-        if t.kind() == ValueKind::Map {
-            if let Json::Object(m) = value_to_json(&t)? {
-                let strings = |v: Option<&Json>| -> Vec<String> {
-                    match v {
-                        Some(Json::String(s)) => {
-                            s.split([',', ';']).map(|x| x.trim().to_string()).collect()
-                        }
-                        Some(Json::Array(a)) => a
-                            .iter()
-                            .filter_map(|x| x.as_str().map(String::from))
-                            .collect(),
-                        _ => Vec::new(),
-                    }
-                };
-                files.extend(strings(m.get("files")));
-                paths.extend(strings(m.get("paths")));
-                skip |= m.get("skip").is_some_and(|v| v.as_bool() == Some(true));
-            }
-        } else {
-            files.push(term_text(&t)?);
-        }
-    }
-    for f in &files {
-        if paths.is_empty() {
-            if let Some(found) = find_file(state, f, "files") {
-                return Ok(vec![Value::from(found.display().to_string())]);
-            }
-        } else {
-            for p in &paths {
-                let candidate = Path::new(p).join(f);
-                let rel = candidate.display().to_string();
-                if let Some(found) = find_file(state, &rel, "files") {
-                    return Ok(vec![Value::from(found.display().to_string())]);
-                }
-            }
-        }
-    }
-    if skip {
-        return Ok(Vec::new());
-    }
-    Err(err(format!(
-        "No file was found when using first_found. Use errors='ignore' to allow this task to be skipped if no files are found (searched: {})",
-        files.join(", ")
-    )))
 }
 
 /// `lookup('fileglob', '*.conf')`: files matching a pattern in its last path component.

@@ -1,234 +1,360 @@
-//! The lookups behind Ansible's list-shaping `with_*` loops: `dict`, `nested`, `together`,
-//! `subelements` and `sequence` (with its printf-style `format=`). `items`, `list` and
-//! `indexed_items` are one-liners in `lookups.rs`.
+//! The lookups behind Ansible's list-shaping `with_*` loops, as the plugins in
+//! `ansible/plugins/lookup/` compute them: `items`, `indexed_items`, `dict`, `nested`,
+//! `cartesian`, `together`, `subelements`, `random_choice` and `inventory_hostnames`
+//! (`sequence` is in `sequence.rs`, `first_found` in `first_found.rs`). Each works on the
+//! terms as JSON and returns the list of items.
 
-use super::collections::subelements_impl;
-use super::convert::{json_to_value, to_list, value_to_json};
+use super::convert::{json_to_value, value_to_json};
 use super::filters::err;
-use super::lookups::{flatten_terms, term_text};
 use minijinja::value::{Kwargs, Value};
-use minijinja::Error;
+use minijinja::{Error, State};
 use serde_json::{Map, Value as Json};
 
-/// `lookup('dict', d)`: `[{key, value}, ...]`.
+fn to_json(terms: &[Value]) -> Result<Vec<Json>, Error> {
+    terms.iter().map(value_to_json).collect()
+}
+
+fn out(items: Vec<Json>) -> Vec<Value> {
+    items.iter().map(json_to_value).collect()
+}
+
+/// `LookupBase._flatten`: lists are spliced in one level; a string is its characters.
+fn flatten_one(term: &Json) -> Vec<Json> {
+    match term {
+        Json::Array(items) => items
+            .iter()
+            .flat_map(|t| match t {
+                Json::Array(inner) => inner.clone(),
+                other => vec![other.clone()],
+            })
+            .collect(),
+        Json::String(s) => s.chars().map(|c| Json::String(c.to_string())).collect(),
+        other => vec![other.clone()],
+    }
+}
+
+/// Python iteration over a term: a list's items, a mapping's keys, a string's characters.
+fn iterate(term: &Json, lookup: &str) -> Result<Vec<Json>, Error> {
+    match term {
+        Json::Array(a) => Ok(a.clone()),
+        Json::Object(m) => Ok(m.keys().map(|k| Json::String(k.clone())).collect()),
+        Json::String(s) => Ok(s.chars().map(|c| Json::String(c.to_string())).collect()),
+        other => Err(err(format!(
+            "{lookup}: '{}' object is not iterable",
+            python_type(other)
+        ))),
+    }
+}
+
+/// How Ansible's messages show a value (`str()` of it; JSON is close enough).
+fn repr(v: &Json) -> String {
+    match v {
+        Json::String(s) => s.clone(),
+        other => super::python_dumps(other, None),
+    }
+}
+
+fn python_type(v: &Json) -> &'static str {
+    match v {
+        Json::Null => "NoneType",
+        Json::Bool(_) => "bool",
+        Json::Number(n) if n.is_f64() => "float",
+        Json::Number(_) => "int",
+        Json::String(_) => "str",
+        Json::Array(_) => "list",
+        Json::Object(_) => "dict",
+    }
+}
+
+/// `lookup('items', ...)`: the terms, lists flattened one level.
+pub(super) fn lookup_items(terms: &[Value]) -> Result<Vec<Value>, Error> {
+    Ok(out(flatten_one(&Json::Array(to_json(terms)?))))
+}
+
+/// `lookup('indexed_items', ...)`: `[index, item]` pairs of the flattened terms.
+pub(super) fn lookup_indexed_items(terms: &[Value]) -> Result<Vec<Value>, Error> {
+    let items = flatten_one(&Json::Array(to_json(terms)?));
+    Ok(out(items
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| Json::Array(vec![Json::from(i), v]))
+        .collect()))
+}
+
+/// `lookup('dict', d)`: `[{key, value}, ...]` for each mapping term.
 pub(super) fn lookup_dict(terms: &[Value]) -> Result<Vec<Value>, Error> {
-    let mut out = Vec::new();
-    for t in terms {
-        let Json::Object(m) = value_to_json(t)? else {
-            return Err(err("with_dict expects a dict"));
+    let mut items = Vec::new();
+    for t in to_json(terms)? {
+        let Json::Object(m) = t else {
+            return Err(err(format!(
+                "the 'dict' lookup plugin expects a dictionary, got '{}' of type <class '{}'>)",
+                repr(&t),
+                python_type(&t)
+            )));
         };
         for (k, v) in m {
             let mut item = Map::new();
             item.insert("key".into(), Json::String(k));
             item.insert("value".into(), v);
-            out.push(json_to_value(&Json::Object(item)));
+            items.push(Json::Object(item));
         }
     }
-    Ok(out)
+    Ok(out(items))
 }
 
+/// `lookup('nested', a, b, ...)`: the product, each combination flattened as Ansible does.
 pub(super) fn lookup_nested(terms: &[Value]) -> Result<Vec<Value>, Error> {
-    let lists: Vec<Vec<Value>> = flatten_terms(terms, 0)?
-        .iter()
-        .map(to_list)
-        .collect::<Result<_, _>>()?;
-    if lists.is_empty() {
+    let lists = to_json(terms)?;
+    let Some((first, rest)) = lists.split_first() else {
         return Err(err(
             "with_nested requires at least one element in the nested list",
         ));
-    }
-    let mut acc: Vec<Vec<Value>> = vec![Vec::new()];
-    for list in &lists {
+    };
+    let mut result = iterate(first, "nested")?;
+    for list in rest {
         let mut next = Vec::new();
-        for prefix in &acc {
-            for item in list {
-                let mut row = prefix.clone();
-                row.push(item.clone());
-                next.push(row);
+        for x in &result {
+            for y in iterate(list, "nested")? {
+                next.push(Json::Array(flatten_one(&Json::Array(vec![x.clone(), y]))));
             }
         }
-        if next.len() > 1_000_000 {
-            return Err(err("with_nested: result too large"));
-        }
-        acc = next;
+        guard_size(next.len(), "with_nested")?;
+        result = next;
     }
-    Ok(acc.into_iter().map(Value::from).collect())
+    Ok(out(result
+        .iter()
+        .map(|x| Json::Array(flatten_one(x)))
+        .collect()))
 }
 
-/// `lookup('together', a, b)`: zip, padding with `none`.
+/// `lookup('cartesian', a, b, ...)`: `itertools.product`, each tuple flattened one level.
+pub(super) fn lookup_cartesian(terms: &[Value]) -> Result<Vec<Value>, Error> {
+    let lists = to_json(terms)?;
+    if lists.is_empty() {
+        return Err(err(
+            "with_cartesian requires at least one element in each list",
+        ));
+    }
+    let mut rows: Vec<Vec<Json>> = vec![Vec::new()];
+    for list in &lists {
+        let items = iterate(list, "cartesian")?;
+        let mut next = Vec::new();
+        for row in &rows {
+            for item in &items {
+                let mut r = row.clone();
+                r.push(item.clone());
+                next.push(r);
+            }
+        }
+        guard_size(next.len(), "with_cartesian")?;
+        rows = next;
+    }
+    Ok(out(rows
+        .into_iter()
+        .map(|r| Json::Array(flatten_one(&Json::Array(r))))
+        .collect()))
+}
+
+fn guard_size(n: usize, what: &str) -> Result<(), Error> {
+    if n > 1_000_000 {
+        return Err(err(format!("{what}: result too large")));
+    }
+    Ok(())
+}
+
+/// `lookup('together', a, b)`: `zip_longest` padding with `none`, each tuple flattened.
 pub(super) fn lookup_together(terms: &[Value]) -> Result<Vec<Value>, Error> {
-    let lists: Vec<Vec<Value>> = terms.iter().map(to_list).collect::<Result<_, _>>()?;
+    let lists: Vec<Vec<Json>> = to_json(terms)?
+        .iter()
+        .map(|t| iterate(t, "together"))
+        .collect::<Result<_, _>>()?;
+    if lists.is_empty() {
+        return Err(err(
+            "with_together requires at least one element in each list",
+        ));
+    }
     let len = lists.iter().map(Vec::len).max().unwrap_or(0);
-    Ok((0..len)
+    Ok(out((0..len)
         .map(|i| {
-            Value::from(
-                lists
-                    .iter()
-                    .map(|l| l.get(i).cloned().unwrap_or_else(|| Value::from(())))
-                    .collect::<Vec<_>>(),
-            )
+            let row: Vec<Json> = lists
+                .iter()
+                .map(|l| l.get(i).cloned().unwrap_or(Json::Null))
+                .collect();
+            Json::Array(flatten_one(&Json::Array(row)))
         })
-        .collect())
+        .collect()))
 }
 
+/// `lookup('random_choice', a, b, c)`: one of the terms.
+pub(super) fn lookup_random_choice(terms: &[Value]) -> Result<Vec<Value>, Error> {
+    if terms.is_empty() {
+        return Ok(Vec::new());
+    }
+    let pick = random_index(terms.len());
+    Ok(vec![terms[pick].clone()])
+}
+
+fn random_index(len: usize) -> usize {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    (h.finish() % len as u64) as usize
+}
+
+const SUBELEMENTS_FLAGS: &str = "('skip_missing',)";
+
+fn subelements_terms_error(msg: &str) -> Error {
+    err(format!(
+        "subelements lookup expects a list of two or three items, {msg}"
+    ))
+}
+
+/// `lookup('subelements', list_or_dict, 'sub.key', {'skip_missing': True})`: pairs of
+/// `(element, subelement)`; the element is given without the sub-list, as Ansible pops it.
 pub(super) fn lookup_subelements(terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
-    let (list, key, flags) = match terms {
-        [list, key] => (list, key, None),
-        [list, key, flags] => (list, key, Some(flags)),
+    let kw_skip = kwargs
+        .get::<Option<Value>>("skip_missing")?
+        .is_some_and(|v| v.is_true());
+    let terms = to_json(terms)?;
+    if !(2..=3).contains(&terms.len()) {
+        return Err(subelements_terms_error(""));
+    }
+    let Json::String(path) = &terms[1] else {
+        return Err(subelements_terms_error(
+            "first a dict or a list, second a string pointing to the subkey",
+        ));
+    };
+    let elements = match &terms[0] {
+        Json::Object(m) if m.get("skipped").is_some_and(|v| v != &Json::Bool(false)) => {
+            return Ok(Vec::new())
+        }
+        Json::Object(m) => m.values().cloned().collect(),
+        Json::Array(a) => a.clone(),
         _ => {
-            return Err(err(
-                "subelements lookup expects a list, a key and optional flags",
+            return Err(subelements_terms_error(
+                "first a dict or a list, second a string pointing to the subkey",
             ))
         }
     };
-    let mut skip_missing = kwargs
-        .get::<Option<Value>>("skip_missing")?
-        .is_some_and(|v| v.is_true());
-    if let Some(f) = flags {
-        if let Ok(Json::Object(m)) = value_to_json(f) {
-            skip_missing |= m
-                .get("skip_missing")
-                .is_some_and(|v| v.as_bool() == Some(true));
+    let skip_missing = match terms.get(2) {
+        None => kw_skip,
+        Some(Json::Object(flags)) => {
+            kw_skip
+                || flags
+                    .get("skip_missing")
+                    .is_some_and(|v| converge_modules::args::to_bool(v).unwrap_or(false))
         }
-    }
-    subelements_impl(list, &term_text(key)?, skip_missing)
-}
-
-/// `lookup('sequence', 'start=1 end=10 stride=1 format=%d')` or `'count=5'` / `'1-10/2'`.
-pub(super) fn lookup_sequence(terms: &[Value]) -> Result<Vec<Value>, Error> {
-    let mut out = Vec::new();
-    for t in terms {
-        let spec = term_text(t)?;
-        let (mut start, mut end, mut stride, mut count, mut format) =
-            (1i64, None, 1i64, None, None);
-        let num = |s: &str| -> Result<i64, Error> {
-            let s = s.trim();
-            let parsed = if let Some(h) = s.strip_prefix("0x") {
-                i64::from_str_radix(h, 16)
-            } else if let Some(o) = s.strip_prefix("0o") {
-                i64::from_str_radix(o, 8)
-            } else {
-                s.parse()
-            };
-            parsed.map_err(|_| err(format!("sequence: can't parse '{s}' as a number")))
-        };
-        for word in spec.split_whitespace() {
-            if let Some((k, v)) = word.split_once('=') {
-                match k {
-                    "start" => start = num(v)?,
-                    "end" => end = Some(num(v)?),
-                    "stride" => stride = num(v)?,
-                    "count" => count = Some(num(v)?),
-                    "format" => format = Some(v.to_string()),
-                    other => return Err(err(format!("sequence: unrecognized argument '{other}'"))),
-                }
-            } else {
-                // shortcut form: [start-]end[/stride][:format]
-                let (rest, fmt) = match word.split_once(':') {
-                    Some((r, f)) => (r, Some(f.to_string())),
-                    None => (word, None),
-                };
-                let (range, st) = match rest.split_once('/') {
-                    Some((r, s)) => (r, Some(num(s)?)),
-                    None => (rest, None),
-                };
-                match range.split_once('-') {
-                    Some((a, b)) => {
-                        start = num(a)?;
-                        end = Some(num(b)?);
-                    }
-                    None => end = Some(num(range)?),
-                }
-                if let Some(s) = st {
-                    stride = s;
-                }
-                if fmt.is_some() {
-                    format = fmt;
-                }
-            }
+        Some(_) => {
+            return Err(subelements_terms_error(&format!(
+                "the optional third item must be a dict with flags {SUBELEMENTS_FLAGS}"
+            )))
         }
-        let end = match (end, count) {
-            (Some(_), Some(_)) => return Err(err("sequence: can't specify both count and end")),
-            (Some(e), None) => e,
-            (None, Some(0)) => continue,
-            (None, Some(c)) => start + (c - 1) * stride,
-            (None, None) => return Err(err("sequence: must specify count or end")),
-        };
-        if stride == 0 {
-            continue;
-        }
-        if (stride > 0 && end < start) || (stride < 0 && end > start) {
-            return Err(err("sequence: to count backwards make stride negative"));
-        }
-        let mut i = start;
-        while (stride > 0 && i <= end) || (stride < 0 && i >= end) {
-            out.push(Value::from(py_format_int(
-                format.as_deref().unwrap_or("%d"),
-                i,
+    };
+    let keys: Vec<&str> = path.split('.').collect();
+    let mut ret = Vec::new();
+    for item0 in elements {
+        let Json::Object(mut item0) = item0 else {
+            return Err(err(format!(
+                "subelements lookup expects a dictionary, got '{}'",
+                repr(&item0)
             )));
-            if out.len() > 1_000_000 {
-                return Err(err("sequence: too many items"));
-            }
-            i += stride;
-        }
-    }
-    Ok(out)
-}
-
-/// Apply a printf-style format with one integer (`%d`, `%02d`, `%x`, `%o`, `%s`).
-fn py_format_int(format: &str, n: i64) -> String {
-    let mut out = String::new();
-    let mut chars = format.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            out.push(c);
+        };
+        if item0
+            .get("skipped")
+            .is_some_and(|v| v != &Json::Bool(false))
+        {
             continue;
         }
-        let mut spec = String::new();
-        while let Some(&d) = chars.peek() {
-            if d.is_ascii_digit() || d == '-' {
-                spec.push(d);
-                chars.next();
-            } else {
-                break;
-            }
-        }
-        let zero = spec.starts_with('0');
-        let left = spec.starts_with('-');
-        let width: usize = spec.trim_start_matches(['0', '-']).parse().unwrap_or(0);
-        let body = match chars.next() {
-            Some('d') | Some('i') | Some('s') | Some('u') => n.to_string(),
-            Some('x') => format!("{n:x}"),
-            Some('X') => format!("{n:X}"),
-            Some('o') => format!("{n:o}"),
-            Some('%') => {
-                out.push('%');
-                continue;
-            }
-            Some(other) => {
-                out.push('%');
-                out.push_str(&spec);
-                out.push(other);
-                continue;
-            }
-            None => {
-                out.push('%');
-                continue;
-            }
-        };
-        let pad = width.saturating_sub(body.chars().count());
-        if left {
-            out.push_str(&body);
-            out.extend(std::iter::repeat_n(' ', pad));
-        } else if zero {
-            out.extend(std::iter::repeat_n('0', pad));
-            out.push_str(&body);
-        } else {
-            out.extend(std::iter::repeat_n(' ', pad));
-            out.push_str(&body);
+        let sublist = take_sublist(&mut item0, &keys, skip_missing)?;
+        let item0 = Json::Object(item0);
+        for item1 in sublist {
+            ret.push(Json::Array(vec![item0.clone(), item1]));
         }
     }
-    out
+    Ok(out(ret))
+}
+
+/// Walk `keys` down from `item`, as Ansible's loop does (a missing key with `skip_missing`
+/// moves on to the next key at the same level), and remove the list the last key names.
+fn take_sublist(
+    item: &mut Map<String, Json>,
+    keys: &[&str],
+    skip_missing: bool,
+) -> Result<Vec<Json>, Error> {
+    let Some(last_i) = keys.len().checked_sub(1) else {
+        return Ok(Vec::new());
+    };
+    let mut sub = item;
+    for (i, key) in keys.iter().enumerate() {
+        let is_last = i == last_i || *key == keys[last_i];
+        let Some(value) = sub.get(*key) else {
+            if skip_missing {
+                continue;
+            }
+            return Err(err(format!(
+                "could not find '{key}' key in iterated item '{}'",
+                repr(&Json::Object(sub.clone()))
+            )));
+        };
+        if !is_last {
+            if !value.is_object() {
+                if skip_missing {
+                    continue;
+                }
+                return Err(err(format!(
+                    "the key {key} should point to a dictionary, got '{}'",
+                    repr(value)
+                )));
+            }
+            let Some(Json::Object(next)) = sub.get_mut(*key) else {
+                return Ok(Vec::new());
+            };
+            sub = next;
+        } else {
+            let Json::Array(_) = value else {
+                return Err(err(format!(
+                    "the key {key} should point to a list, got '{}'",
+                    repr(value)
+                )));
+            };
+            if let Some(Json::Array(list)) = sub.remove(*key) {
+                return Ok(list);
+            }
+        }
+    }
+    Ok(Vec::new())
+}
+
+/// `lookup('inventory_hostnames', 'pattern')`: the hosts a pattern selects, from `groups`.
+pub(super) fn lookup_inventory_hostnames(
+    state: &State,
+    terms: &[Value],
+) -> Result<Vec<Value>, Error> {
+    let groups = match state.lookup("groups").map(|g| value_to_json(&g)) {
+        Some(Ok(Json::Object(m))) => m,
+        _ => Map::new(),
+    };
+    let mut patterns = Vec::new();
+    for t in to_json(terms)? {
+        match t {
+            Json::Array(items) => {
+                patterns.extend(items.iter().filter_map(|i| i.as_str().map(String::from)))
+            }
+            Json::String(s) => patterns.push(s),
+            _ => {}
+        }
+    }
+    let inventory = crate::inventory::Inventory::from_groups(&groups);
+    Ok(inventory
+        .select(&patterns.join(","))
+        .into_iter()
+        .map(Value::from)
+        .collect())
 }
 
 #[cfg(test)]
@@ -241,11 +367,6 @@ mod tests {
         let c = json!({"d": {"a": 1, "b": 2}, "x": 5,
                        "users": [{"name": "u", "keys": ["k1", "k2"]}]});
         let e = |s: &str| eval(s, c.clone());
-        assert_eq!(e("lookup('vars', 'x')"), json!(5));
-        assert_eq!(e("lookup('vars', 'nope', default=0)"), json!(0));
-        assert!(eval_err("lookup('vars', 'nope')", c.clone())
-            .message
-            .contains("No variable found"));
         assert_eq!(e("query('items', [1, [2, 3]], 4)"), json!([1, [2, 3], 4]));
         assert_eq!(e("query('items', 1, [2, [3]])"), json!([1, 2, [3]]));
         assert_eq!(e("query('list', [1, 2])"), json!([[1, 2]]));
@@ -262,24 +383,90 @@ mod tests {
             json!([[1, "a"], [2, "a"]])
         );
         assert_eq!(
+            e("query('nested', ['a', 'b'], ['c', 'd'])"),
+            json!([["a", "c"], ["a", "d"], ["b", "c"], ["b", "d"]])
+        );
+        assert_eq!(e("query('nested', [[1, 2]], ['a'])"), json!([[1, 2, "a"]]));
+        assert_eq!(
+            e("query('cartesian', [1, 2], ['a'])"),
+            json!([[1, "a"], [2, "a"]])
+        );
+        assert_eq!(
             e("query('together', [1, 2], ['a'])"),
             json!([[1, "a"], [2, null]])
         );
         assert_eq!(
-            e("query('subelements', users, 'keys') | map('last') | list"),
-            json!(["k1", "k2"])
+            e("query('together', [[1, 2]], ['a'])"),
+            json!([[1, 2, "a"]])
         );
-        assert_eq!(
-            e("query('sequence', 'start=1 end=3')"),
-            json!(["1", "2", "3"])
-        );
-        assert_eq!(
-            e("query('sequence', 'count=3 start=0 stride=2 format=host%02d')"),
-            json!(["host00", "host02", "host04"])
-        );
-        assert_eq!(e("query('sequence', '4-6/2')"), json!(["4", "6"]));
-        assert!(eval_err("lookup('nope', 1)", c)
+        assert!(eval_err("lookup('together')", c.clone())
             .message
-            .contains("lookup plugin 'nope' not found"));
+            .contains("with_together requires at least one element in each list"));
+        assert!(eval_err("lookup('dict', 1)", c.clone())
+            .message
+            .contains("lookup plugin expects a dictionary"));
+        let one = e("lookup('random_choice', 'a', 'b', 'c')");
+        assert!(["a", "b", "c"].contains(&one.as_str().unwrap()), "{one}");
+        assert_eq!(e("query('random_choice')"), json!([]));
+    }
+
+    #[test]
+    fn subelements_as_ansible() {
+        let c = json!({
+            "users": [
+                {"name": "alice", "mysql": {"hosts": ["h1", "h2"], "password": "p"}},
+                {"name": "carol", "skipped": true, "mysql": {"hosts": ["h9"]}},
+                {"name": "dave"}
+            ]
+        });
+        let e = |s: &str| eval(s, c.clone());
+        assert_eq!(
+            e("query('subelements', users[:1], 'mysql.hosts')"),
+            json!([
+                [{"name": "alice", "mysql": {"password": "p"}}, "h1"],
+                [{"name": "alice", "mysql": {"password": "p"}}, "h2"]
+            ])
+        );
+        assert_eq!(
+            e("query('subelements', users, 'mysql.hosts', {'skip_missing': True}) | length"),
+            json!(2)
+        );
+        let m = |s: &str| eval_err(s, c.clone()).message;
+        assert!(
+            m("query('subelements', users, 'mysql.hosts')").contains("could not find 'mysql' key")
+        );
+        assert!(m("query('subelements', 9001, 'groups')").contains("first a dict or a list"));
+        assert!(m("query('subelements', users[:1], 'mysql.password')")
+            .contains("should point to a list"));
+        assert!(m("query('subelements', users[:1], 'mysql.hosts.x')")
+            .contains("should point to a dictionary"));
+        assert!(m("query('subelements', users, 'mysql.hosts', 'wolves')")
+            .contains("the optional third item must be a dict"));
+        assert!(m("query('subelements', users, true)").contains("second a string"));
+        assert!(
+            m("query('subelements', users, 'a', {}, 1)").contains("expects a list of two or three")
+        );
+        assert_eq!(
+            e("query('subelements', {'skipped': true}, 'mysql.hosts')"),
+            json!([])
+        );
+    }
+
+    #[test]
+    fn inventory_hostnames() {
+        let c = json!({"groups": {"all": ["a", "b", "c"], "web": ["a", "b"], "db": ["c"], "ungrouped": []}});
+        let e = |s: &str| eval(s, c.clone());
+        assert_eq!(
+            e("query('inventory_hostnames', 'all')"),
+            json!(["a", "b", "c"])
+        );
+        assert_eq!(e("query('inventory_hostnames', 'web:!a')"), json!(["b"]));
+        assert_eq!(
+            e("query('inventory_hostnames', 'web:&all')"),
+            json!(["a", "b"])
+        );
+        assert_eq!(e("query('inventory_hostnames', 'db,a')"), json!(["c", "a"]));
+        assert_eq!(e("query('inventory_hostnames', 'w*')"), json!(["a", "b"]));
+        assert_eq!(e("query('inventory_hostnames', 'nope')"), json!([]));
     }
 }

@@ -29,18 +29,32 @@
 //! Either put that key in the vars map, or call [`context_with_search_path`]. `lookup('pipe')`
 //! runs in the last directory of the search path (the playbook dir), like Ansible's basedir.
 
+mod clock_random;
 mod collections;
-mod convert;
+mod comment_filter;
+pub(crate) mod convert;
+mod csvfile;
+mod file_tests;
+mod files;
+pub use files::{SyntaxOverrides, TemplateFile, ANSIBLE_MANAGED};
 mod filters;
 mod hashing;
 mod jinja_tests;
 mod json_yaml;
 pub use json_yaml::python_dumps;
+mod first_found;
 mod lazy;
+mod lookahead;
 mod lookups;
 mod loop_lookups;
+mod math_filters;
 mod methods;
 mod regex_filters;
+mod sequence;
+mod url_filters;
+mod var_lookups;
+mod with_loop;
+pub use with_loop::WithLoop;
 #[cfg(test)]
 mod tests;
 
@@ -56,6 +70,11 @@ pub const OMIT: &str = "__omit_place_holder__converge__";
 
 /// Reserved variable naming the directories lookups search (a JSON array of strings).
 pub const SEARCH_PATH_KEY: &str = "__converge_search_path";
+
+/// Reserved variables a `with_<lookup>` loop sets for its lookup: the task's action, and
+/// Ansible's `ansible_search_path` (role dir, task file dir, playbook dir) for `first_found`.
+pub(crate) const WITH_ACTION_KEY: &str = "__converge_with_action";
+pub(crate) const WITH_DIRS_KEY: &str = "__converge_with_dirs";
 
 /// Reserved variable under which the context hands itself to lookups (`lookup('template')`).
 pub(crate) const CONTEXT_KEY: &str = "__converge_context";
@@ -151,11 +170,16 @@ impl Templater {
         env.add_global("omit", OMIT);
         filters::register(&mut env);
         collections::register(&mut env);
+        clock_random::register(&mut env);
+        comment_filter::register(&mut env);
         regex_filters::register(&mut env);
         json_yaml::register(&mut env);
         hashing::register(&mut env);
         jinja_tests::register(&mut env);
         lookups::register(&mut env);
+        url_filters::register(&mut env);
+        math_filters::register(&mut env);
+        file_tests::register(&mut env);
         methods::register(&mut env);
 
         let mut lenient = env.clone();
@@ -191,6 +215,17 @@ impl Templater {
     pub fn eval_expr(&self, expr: &str, ctx: &Value) -> Result<Json, TemplateError> {
         lazy::clear_hints();
         self.eval_expr_inner(expr, ctx).map_err(|f| f.error)
+    }
+
+    /// Evaluate `debug: var=`'s expression: `None` when it is undefined (Ansible shows a
+    /// placeholder then); any other failure is an error.
+    pub fn eval_var(&self, expr: &str, ctx: &Value) -> Result<Option<Json>, TemplateError> {
+        lazy::clear_hints();
+        match self.eval_expr_inner(expr, ctx) {
+            Ok(v) => Ok(Some(v)),
+            Err(f) if f.kind == ErrorKind::UndefinedError => Ok(None),
+            Err(f) => Err(f.error),
+        }
     }
 
     /// Evaluate an expression for its truth: Python truthiness, except that a string result
@@ -238,16 +273,27 @@ impl Templater {
         if !Self::is_template(source) {
             return Ok(source.to_string());
         }
-        match self.env.render_str(source, ctx.clone()) {
-            Ok(s) => Ok(s),
+        self.render_custom(source, ctx)
+    }
+
+    /// Render even without the default delimiters (the environment may use others).
+    pub(crate) fn render_custom(&self, source: &str, ctx: &Value) -> Result<String, Failure> {
+        match self
+            .env
+            .render_str(without_final_newline(source), ctx.clone())
+        {
+            Ok(s) => Ok(with_source_newlines(s, source)),
             Err(e) => {
                 let primary = Failure {
                     error: convert_error(&e, source, 0, 0),
                     kind: e.kind(),
                 };
                 if may_retry(source, &primary.error, e.kind()) {
-                    if let Ok(s) = self.lenient.render_str(source, ctx.clone()) {
-                        return Ok(s);
+                    if let Ok(s) = self
+                        .lenient
+                        .render_str(without_final_newline(source), ctx.clone())
+                    {
+                        return Ok(with_source_newlines(s, source));
                     }
                 }
                 Err(primary)
@@ -423,6 +469,23 @@ pub(crate) fn single_expression(s: &str) -> Option<(&str, usize)> {
         return None;
     }
     Some((body, start))
+}
+
+/// Jinja2's default (`keep_trailing_newline=False`): the template's last newline is not output.
+fn without_final_newline(source: &str) -> &str {
+    source.strip_suffix('\n').unwrap_or(source)
+}
+
+/// Ansible then gives back as many trailing newlines as the result lacks compared with the
+/// source (`_post_render_mutation`): a file template ending in `{{ x }}\n` keeps one, a result
+/// that already ends in blank lines gets none added.
+fn with_source_newlines(mut out: String, source: &str) -> String {
+    let trailing = |s: &str| s.len() - s.trim_end_matches('\n').len();
+    let (want, have) = (trailing(source), trailing(&out));
+    if want > have {
+        out.push_str(&"\n".repeat(want - have));
+    }
+    out
 }
 
 /// Build the render context from variables (template-valued variables render lazily).

@@ -336,7 +336,13 @@ pub(crate) fn regex_test(
         require_defined(value)?;
     }
     let text = text_of(value)?;
-    Ok(compile(pattern, flags)?.is_match(&text))
+    match compile(pattern, flags) {
+        Ok(re) => Ok(re.is_match(&text)),
+        Err(e) => match super::lookahead::split_lookaheads(pattern) {
+            Some((heads, rest)) => super::lookahead::is_match(&heads, &rest, &text, flags),
+            None => Err(e),
+        },
+    }
 }
 
 #[cfg(test)]
