@@ -160,3 +160,52 @@ fn inventory_graph_and_list() {
         "/tmp/converge-demo"
     );
 }
+
+/// `group_by` and `add_host` change the inventory for the plays after them, as in Ansible.
+#[test]
+fn group_by_and_add_host_feed_later_plays() {
+    let tmp = tempfile::tempdir().unwrap();
+    let play = "- hosts: all\n  gather_facts: false\n  tasks:\n    - group_by:\n        key: \"os {{ 'debian' }}\"\n      register: g\n    - assert: {that: g is changed}\n    - add_host: {name: extra1, groups: added, ansible_connection: local, color: blue}\n\
+- hosts: os-debian\n  gather_facts: false\n  tasks:\n    - debug: msg=\"in {{ group_names | join(',') }}\"\n\
+- hosts: added\n  gather_facts: false\n  tasks:\n    - debug: msg=\"{{ color }} {{ groups['added'] | join(',') }}\"\n";
+    std::fs::write(tmp.path().join("p.yml"), play).unwrap();
+    std::fs::write(
+        tmp.path().join("inv"),
+        "localhost ansible_connection=local\n",
+    )
+    .unwrap();
+    let r = converge(&["p.yml", "-i", "inv", "--no-history"], tmp.path());
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("\"msg\": \"in os-debian,ungrouped\""),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("ok: [extra1]"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("\"msg\": \"blue extra1\""),
+        "{}",
+        r.stdout
+    );
+}
+
+/// `async` with `poll: 0` leaves a shell command running on the host and goes on; with a poll
+/// above 0 the task is waited for.
+#[test]
+fn async_poll_zero_detaches_and_poll_waits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let done = tmp.path().join("done");
+    let play = format!(
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - shell: sleep 2 && touch {d}\n      async: 10\n      poll: 0\n      register: job\n    - assert: {{that: [job.started == 1, job.finished == 0, job is changed]}}\n    - stat: {{path: {d}}}\n      register: early\n    - assert: {{that: not early.stat.exists}}\n    - wait_for: {{path: {d}, timeout: 20}}\n    - command: echo hi\n      async: 10\n      poll: 1\n      register: waited\n    - assert: {{that: waited.stdout == 'hi'}}\n",
+        d = done.display()
+    );
+    std::fs::write(tmp.path().join("p.yml"), play).unwrap();
+    std::fs::write(
+        tmp.path().join("inv"),
+        "localhost ansible_connection=local\n",
+    )
+    .unwrap();
+    let r = converge(&["p.yml", "-i", "inv", "--no-history"], tmp.path());
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(done.exists(), "the detached command ran");
+}

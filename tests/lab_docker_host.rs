@@ -83,10 +83,16 @@ fn docker_host_playbook_on_real_hosts() {
     let lab = lab();
     let h1 = lab.lab.hosts[0].0.clone();
 
-    // 0. Check mode on a bare host lists what it would do and leaves the host untouched. (A lab
-    //    that already ran this test is not bare any more; tests/run.sh always starts a fresh one.)
+    // 0. Check mode on a bare host lists what it would do and leaves the host untouched. A lab
+    //    that already ran this test is not bare any more: that is a failure, not a skip
+    //    (tests/run.sh always starts a fresh lab).
     let bare = !lab.sh_raw(&h1, "command -v dockerd").status.success();
-    if bare {
+    assert!(
+        bare,
+        "{h1} already has dockerd: the bare-host check-mode step needs a fresh lab \
+         (tests/lab/lab.sh up 2 --docker-room)"
+    );
+    {
         let snapshot =
             "cat /etc/docker/daemon.json /etc/default/docker 2>&1; id -nG deploy; ls /etc/rc2.d";
         let before = lab.sh_raw(&h1, snapshot).stdout;
@@ -110,8 +116,6 @@ fn docker_host_playbook_on_real_hosts() {
             lab.sh_raw(&h1, snapshot).stdout,
             "check mode changed files, groups or boot links"
         );
-    } else {
-        eprintln!("{h1} already has dockerd: the bare-host check-mode step needs a fresh lab");
     }
 
     // 1. Every host converged, then nothing to do.

@@ -16,16 +16,31 @@ elapsed
 echo "== lab"
 LAB_DIR=${LAB_DIR:-/tmp/converge-lab}
 export LAB_DIR
-cleanup() { bash tests/lab/lab.sh down >/dev/null 2>&1 || true; }
+# A second, "bare" lab (none of the lab's users or sudo rules) for tests/lab_bare_examples.rs.
+BARE_LAB_ID=${CONVERGE_BARE_LAB_ID:-9}
+BARE_LAB_DIR=/tmp/converge-lab$BARE_LAB_ID
+cleanup() {
+    bash tests/lab/lab.sh down >/dev/null 2>&1 || true
+    LAB_ID=$BARE_LAB_ID LAB_DIR=$BARE_LAB_DIR bash tests/lab/lab.sh down >/dev/null 2>&1 || true
+}
 trap cleanup EXIT
 bash tests/lab/lab.sh up 3 --docker-room
 export CONVERGE_LAB="$LAB_DIR"
+LAB_ID=$BARE_LAB_ID LAB_DIR=$BARE_LAB_DIR bash tests/lab/lab.sh up 1 --bare --docker-room
+export CONVERGE_BARE_LAB="$BARE_LAB_DIR"
 elapsed
 
 echo "== tests"
+# Failing tests must not end the script before the summary (set -e with pipefail would).
+set +e
 cargo test --workspace --no-fail-fast 2>&1 | tee /tmp/converge-test.log | grep -vE '^test .* \.\.\. ok$'
 status=${PIPESTATUS[0]}
+set -e
 elapsed
 echo "== summary"
-grep -E '^test result:' /tmp/converge-test.log | awk '{p+=$4; f+=$6; i+=$8} END {printf "%d passed, %d failed, %d skipped\n", p, f, i}'
+# "skipped" counts the #[ignore]d tests: deliberate skips, each with its reason in the source.
+grep -E '^test result:' /tmp/converge-test.log | awk '{p+=$4; f+=$6; i+=$8} END {printf "%d passed, %d failed, %d skipped\n", p, f, i}' || true
+if [ "$status" -ne 0 ]; then
+    echo "cargo test exited with $status (failed tests are listed above)"
+fi
 exit "$status"

@@ -4,12 +4,16 @@
 set -euo pipefail
 need=()
 for cmd_pkg in debootstrap:debootstrap ssh:openssh-client ssh-keygen:openssh-client ip:iproute2 \
-    iptables:iptables sudo:sudo python3:python3 curl:curl zip:zip unzip:unzip chromium:chromium; do
+    iptables:iptables sudo:sudo python3:python3 curl:curl zip:zip unzip:unzip chromium:chromium \
+    gpg:gpg; do
     cmd=${cmd_pkg%%:*}
     pkg=${cmd_pkg#*:}
     command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+# The keyring modules/tests/system.rs reads (apt_key), and curl as a package (apt check mode).
+[ -e /usr/share/keyrings/debian-archive-bookworm-stable.gpg ] || need+=(debian-archive-keyring)
+dpkg-query -W -f='${Status}' curl 2>/dev/null | grep -q ' installed$' || need+=(curl)
 if [ ${#need[@]} -gt 0 ]; then
     echo "installing: ${need[*]}"
     apt-get update -qq

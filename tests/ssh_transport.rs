@@ -1,8 +1,9 @@
 //! The SSH transport against real sshd: the lab of `tests/lab/lab.sh`.
 //!
 //! The lab dir is `$CONVERGE_LAB` (else `$LAB_DIR`, else `/tmp/converge-lab`); it must be up
-//! (`tests/lab/lab.sh up 3`). These tests FAIL when it is not reachable, unless
-//! `CONVERGE_SKIP_LAB=1` says explicitly to skip them.
+//! (`tests/lab/lab.sh up 3`; `tests/run.sh` starts it). These tests FAIL when it is not
+//! reachable: a test that did not run never counts as passed (run them with `--skip` to leave
+//! them out, and the summary says so).
 //!
 //! The tests change process-wide environment (HOME, SSH_AUTH_SOCK, CONVERGE_KNOWN_HOSTS), so
 //! each one holds a global lock. Two tests disturb the last host of the lab (never h1, the one the
@@ -30,12 +31,11 @@ struct Lab {
 
 static LOCK: Mutex<()> = Mutex::new(());
 
-/// The lab, or `None` when skipping was asked for. Holds the env lock for the test.
-fn lab() -> Option<(&'static Lab, MutexGuard<'static, ()>)> {
-    static LAB: OnceLock<Option<Lab>> = OnceLock::new();
+/// The lab; panics when it is not reachable. Holds the env lock for the test.
+fn lab() -> (&'static Lab, MutexGuard<'static, ()>) {
+    static LAB: OnceLock<Lab> = OnceLock::new();
     let guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let lab = LAB.get_or_init(|| {
-        let skip = std::env::var("CONVERGE_SKIP_LAB").is_ok_and(|v| v == "1");
         let dir = std::env::var_os("CONVERGE_LAB")
             .or_else(|| std::env::var_os("LAB_DIR"))
             .map(PathBuf::from)
@@ -57,26 +57,20 @@ fn lab() -> Option<(&'static Lab, MutexGuard<'static, ()>)> {
             .is_ok()
         });
         if !reachable || addrs.len() < 2 {
-            if skip {
-                eprintln!("lab not reachable at {}: skipped (CONVERGE_SKIP_LAB=1)", dir.display());
-                return None;
-            }
             panic!(
-                "the test lab is not reachable at {} (needs 2 hosts or more: tests/lab/lab.sh up 2); \
-                 set CONVERGE_SKIP_LAB=1 to skip these tests explicitly",
+                "the test lab is not reachable at {} (needs 2 hosts or more: tests/lab/lab.sh up 2)",
                 dir.display()
             );
         }
         let home = tempfile::tempdir().unwrap();
-        Some(Lab {
+        Lab {
             script: Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lab/lab.sh"),
             dir,
             addrs,
             hosts,
             home,
-        })
+        }
     });
-    let lab = lab.as_ref()?;
     // The baseline environment of every test.
     std::env::set_var("HOME", lab.home.path());
     std::env::remove_var("SSH_AUTH_SOCK");
@@ -85,7 +79,7 @@ fn lab() -> Option<(&'static Lab, MutexGuard<'static, ()>)> {
     // Never ask on the terminal of whoever runs the tests.
     std::env::set_var("CONVERGE_BATCH", "1");
     std::env::set_var("CONVERGE_KNOWN_HOSTS", lab.dir.join("known_hosts"));
-    Some((lab, guard))
+    (lab, guard)
 }
 
 impl Lab {
@@ -170,7 +164,7 @@ fn unreachable_message(r: Result<SshConnection, TargetError>) -> String {
 
 #[test]
 fn key_auth_ed25519_rsa_ecdsa_and_safe_algorithms() {
-    let Some((lab, _g)) = lab() else { return };
+    let (lab, _g) = lab();
     for kind in ["ed25519", "rsa", "ecdsa"] {
         let mut spec = lab.spec(0, "root");
         spec.private_key_file = Some(lab.key(kind));
@@ -196,7 +190,7 @@ fn key_auth_ed25519_rsa_ecdsa_and_safe_algorithms() {
 
 #[test]
 fn agent_auth() {
-    let Some((lab, _g)) = lab() else { return };
+    let (lab, _g) = lab();
     let dir = tempfile::tempdir().unwrap();
     let sock = dir.path().join("agent.sock");
     let mut agent = Proc::new("ssh-agent")
@@ -241,7 +235,7 @@ fn agent_auth() {
 
 #[test]
 fn wrong_key_is_a_clear_auth_error() {
-    let Some((lab, _g)) = lab() else { return };
+    let (lab, _g) = lab();
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("id_ed25519");
     let st = Proc::new("ssh-keygen")
@@ -294,7 +288,7 @@ fn wrong_key_is_a_clear_auth_error() {
 
 #[test]
 fn connect_timeout_is_unreachable() {
-    let Some((lab, _g)) = lab() else { return };
+    let (lab, _g) = lab();
     let mut spec = lab.spec(0, "root");
     // In the lab's subnet, no host there.
     spec.address = "198.18.0.250".into();
@@ -308,7 +302,7 @@ fn connect_timeout_is_unreachable() {
 
 #[test]
 fn password_auth() {
-    let Some((lab, _g)) = lab() else { return };
+    let (lab, _g) = lab();
     let mut spec = lab.spec(0, "pwuser");
     spec.private_key_file = None;
     spec.password = Some("pw-lab-secret".into());
@@ -327,7 +321,7 @@ fn password_auth() {
 
 #[test]
 fn host_key_policies() {
-    let Some((lab, _g)) = lab() else { return };
+    let (lab, _g) = lab();
     let dir = tempfile::tempdir().unwrap();
     let kh = dir.path().join("known_hosts");
     std::fs::write(&kh, "").unwrap();
@@ -410,7 +404,7 @@ fn host_key_policies() {
 
 #[test]
 fn become_with_sudo() {
-    let Some((lab, _g)) = lab() else { return };
+    let (lab, _g) = lab();
     let conn = lab.connect(&lab.spec(0, "deploy")).unwrap();
     let root = conn.with_become(&Become {
         enabled: true,
@@ -555,7 +549,7 @@ fn become_with_sudo() {
 
 #[test]
 fn files_commands_stdin_and_timeouts() {
-    let Some((lab, _g)) = lab() else { return };
+    let (lab, _g) = lab();
     let conn = lab.connect(&lab.spec(0, "root")).unwrap();
     let out = conn
         .run(&Command::argv(["tr", "a-z", "A-Z"]).stdin("hello"))
@@ -644,7 +638,7 @@ fn files_commands_stdin_and_timeouts() {
 
 #[test]
 fn big_file_and_round_trips() {
-    let Some((lab, _g)) = lab() else { return };
+    let (lab, _g) = lab();
     let conn = lab.connect(&lab.spec(0, "root")).unwrap();
     // 50 MB of incompressible data.
     let mut data = vec![0u8; 50 * 1024 * 1024];
@@ -682,7 +676,7 @@ fn big_file_and_round_trips() {
 
 #[test]
 fn fifty_concurrent_channels_on_one_connection() {
-    let Some((lab, _g)) = lab() else { return };
+    let (lab, _g) = lab();
     let conn = Arc::new(lab.connect(&lab.spec(0, "root")).unwrap());
     let t = Instant::now();
     let handles: Vec<_> = (0..50)
@@ -706,7 +700,7 @@ fn fifty_concurrent_channels_on_one_connection() {
 
 #[test]
 fn proxy_jump_through_ssh_config() {
-    let Some((lab, _g)) = lab() else { return };
+    let (lab, _g) = lab();
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("config");
     std::fs::write(
@@ -741,7 +735,7 @@ fn proxy_jump_through_ssh_config() {
 
 #[test]
 fn killed_sshd_is_unreachable() {
-    let Some((lab, _g)) = lab() else { return };
+    let (lab, _g) = lab();
     let idx = lab.hosts.len() - 1;
     let host = lab.hosts[idx].clone();
     let conn = lab.connect(&lab.spec(idx, "root")).unwrap();
@@ -779,7 +773,7 @@ fn killed_sshd_is_unreachable() {
 
 #[test]
 fn changed_host_key_is_refused() {
-    let Some((lab, _g)) = lab() else { return };
+    let (lab, _g) = lab();
     let idx = lab.hosts.len() - 1;
     let host = lab.hosts[idx].clone();
     // Save the host's keys (and the drop-in naming them) from inside the host.
@@ -891,7 +885,7 @@ impl Lab {
 #[test]
 fn passphrase_asked_on_a_terminal() {
     use std::io::{Read, Write};
-    let Some((lab, _g)) = lab() else { return };
+    let (lab, _g) = lab();
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("id_enc");
     std::fs::copy(lab.key("ed25519"), &key).unwrap();

@@ -130,6 +130,33 @@ impl CommandParams {
     }
 }
 
+/// Start the command in its own session on the host, its output discarded, and return: what
+/// `async: N` with `poll: 0` asks (`shell: sleep 2 && reboot`). The result says it started.
+fn detach(target: &dyn Target, p: &CommandParams) -> Result<Outcome, ModuleError> {
+    let line = p.command().to_shell_string();
+    let script = format!(
+        "nohup setsid /bin/sh -c {} >/dev/null 2>&1 </dev/null & echo $!",
+        shell_quote(&line)
+    );
+    let out = target.run(&Command::shell(script))?;
+    let pid = out.stdout_str().trim().to_string();
+    if !out.success() || pid.is_empty() {
+        return Err(ModuleError::Failed(format!(
+            "could not start the command in the background: {}",
+            out.stderr_str().trim()
+        )));
+    }
+    let mut o = Outcome::changed();
+    o.data.insert(
+        "ansible_job_id".into(),
+        Value::String(format!("converge.{pid}")),
+    );
+    o.data.insert("started".into(), Value::from(1));
+    o.data.insert("finished".into(), Value::from(0));
+    o.data.insert("cmd".into(), p.cmd_value.clone());
+    Ok(o)
+}
+
 /// What `creates`/`removes` say: `Some(outcome)` when the command must not run.
 pub fn decide(creates: Option<(&str, bool)>, removes: Option<(&str, bool)>) -> Option<Outcome> {
     if let Some((path, true)) = creates {
@@ -273,6 +300,18 @@ impl Module for CommandModule {
         let p = CommandParams::parse(args, false)?;
         run_command(target, &p, mode)
     }
+
+    fn run_detached(
+        &self,
+        target: &dyn Target,
+        args: &Args,
+    ) -> Option<Result<Outcome, ModuleError>> {
+        Some(
+            CommandParams::parse(args, false)
+                .map_err(Into::into)
+                .and_then(|p| detach(target, &p)),
+        )
+    }
 }
 
 impl Module for ShellModule {
@@ -288,6 +327,18 @@ impl Module for ShellModule {
     fn run(&self, target: &dyn Target, args: &Args, mode: RunMode) -> Result<Outcome, ModuleError> {
         let p = CommandParams::parse(args, true)?;
         run_command(target, &p, mode)
+    }
+
+    fn run_detached(
+        &self,
+        target: &dyn Target,
+        args: &Args,
+    ) -> Option<Result<Outcome, ModuleError>> {
+        Some(
+            CommandParams::parse(args, true)
+                .map_err(Into::into)
+                .and_then(|p| detach(target, &p)),
+        )
     }
 }
 

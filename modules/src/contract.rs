@@ -175,6 +175,17 @@ pub trait Module: Send + Sync {
         self.run(target, args, mode)
     }
 
+    /// `async` with `poll: 0`: start the work on the host and return at once, leaving it
+    /// running there. `None`: this module cannot run detached.
+    fn run_detached(
+        &self,
+        target: &dyn Target,
+        args: &Args,
+    ) -> Option<Result<Outcome, ModuleError>> {
+        let _ = (target, args);
+        None
+    }
+
     /// Check what can be checked before any host is touched (the engine calls this while
     /// loading the playbook, with arguments that may still hold `{{ templates }}`).
     fn validate(&self, args: &Args) -> Result<(), ArgError> {

@@ -768,6 +768,31 @@ impl Module for UnarchiveModule {
     fn spec(&self) -> &'static [ArgSpec] {
         SPEC
     }
+    /// A controller-side `src` (the default) is read through the controller.
+    fn run_with(
+        &self,
+        target: &dyn Target,
+        args: &Args,
+        mode: RunMode,
+        ctl: &dyn crate::contract::Controller,
+    ) -> Result<Outcome, ModuleError> {
+        let p = Params::new(SPEC, args)?;
+        let remote = p
+            .bool("remote_src")
+            .unwrap_or_else(|| !p.bool_or("copy", true));
+        let src = p.str("src").unwrap_or_default();
+        if remote || args.contains_key("_content_b64") || src.contains("://") || src.is_empty() {
+            return self.run(target, args, mode);
+        }
+        let content = ctl.controller_file(&src).map_err(ModuleError::Failed)?;
+        let mut with_content = args.clone();
+        with_content.insert(
+            "_content_b64".into(),
+            Value::String(crate::common::b64_encode(&content)),
+        );
+        self.run(target, &with_content, mode)
+    }
+
     fn run(&self, target: &dyn Target, args: &Args, mode: RunMode) -> Result<Outcome, ModuleError> {
         let p = Self::parse(args)?;
         let st = Self::inspect(&p, target)?;

@@ -214,6 +214,17 @@ impl Module for WaitForModule {
                 o.data
                     .insert("elapsed".into(), start.elapsed().as_secs().into());
                 o.data.insert("state".into(), state.into());
+                // Every key Ansible's wait_for returns, null or empty when not used.
+                o.data
+                    .insert("search_regex".into(), p.str("search_regex").into());
+                o.data.insert("port".into(), Value::Null);
+                o.data.insert("path".into(), Value::Null);
+                o.data
+                    .entry("match_groups")
+                    .or_insert_with(|| Value::Array(Vec::new()));
+                o.data
+                    .entry("match_groupdict")
+                    .or_insert_with(|| Value::Object(Map::new()));
                 match &cond {
                     Condition::Port { port, .. } => {
                         o.data.insert("port".into(), (*port).into());

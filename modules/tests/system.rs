@@ -19,6 +19,24 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Fails the test, naming the tool: a missing prerequisite is an error, never a pass
+/// (`tests/setup.sh` installs every one of them).
+fn require<T>(found: Option<T>, what: &str) -> T {
+    match found {
+        Some(v) => v,
+        None => panic!("{what} is missing: run tests/setup.sh (it installs it)"),
+    }
+}
+
+fn has_command(cmd: &str, arg: &str) -> bool {
+    Command::new(cmd)
+        .arg(arg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+}
+
 /// A `python3 -m http.server` on 127.0.0.1 serving `dir`, killed on drop.
 struct Server {
     child: Child,
@@ -80,10 +98,7 @@ fn sha256(path: &Path) -> String {
 fn get_url_downloads_verifies_and_is_idempotent() {
     let www = tempfile::tempdir().unwrap();
     fs::write(www.path().join("app.txt"), "version 1\n").unwrap();
-    let Some(srv) = Server::start(www.path()) else {
-        eprintln!("skipped: python3 http.server unavailable");
-        return;
-    };
+    let srv = require(Server::start(www.path()), "python3 (its http.server)");
     let d = tempfile::tempdir().unwrap();
     let dest = p(d.path(), "app.txt");
     let sum = sha256(&www.path().join("app.txt"));
@@ -257,12 +272,8 @@ fn unarchive_tar_from_controller_and_remote() {
 
 #[test]
 fn unarchive_zip() {
-    if Command::new("zip").arg("-v").output().is_err()
-        || Command::new("unzip").arg("-v").output().is_err()
-    {
-        eprintln!("skipped: zip/unzip unavailable");
-        return;
-    }
+    require(has_command("zip", "-v").then_some(()), "zip");
+    require(has_command("unzip", "-v").then_some(()), "unzip");
     let src = tempfile::tempdir().unwrap();
     make_tree(src.path());
     let arch = tempfile::tempdir().unwrap();
@@ -446,15 +457,15 @@ fn service_with_a_sysv_script() {
 
 #[test]
 fn apt_check_mode_only() {
-    if Command::new("dpkg-query")
-        .arg("--version")
-        .output()
-        .is_err()
-        || Command::new("apt-get").arg("--version").output().is_err()
-    {
-        eprintln!("skipped: not a Debian host");
-        return;
-    }
+    // The project's machines are Debian (README): dpkg and apt are part of the base system.
+    require(
+        has_command("dpkg-query", "--version").then_some(()),
+        "dpkg-query (a Debian host)",
+    );
+    require(
+        has_command("apt-get", "--version").then_some(()),
+        "apt-get (a Debian host)",
+    );
     // coreutils is installed on every Debian host: ok, nothing run.
     let o = ok("apt", &json!({"name": "coreutils"}), true);
     assert_eq!(o.status, Status::Ok);
@@ -471,16 +482,15 @@ fn apt_check_mode_only() {
         .args(["-W", "-f=${Status}", "curl"])
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).ends_with(" installed"));
-    if curl {
-        let o = ok("apt", &json!({"name": "curl", "state": "absent"}), true);
-        assert_eq!(o.status, Status::Changed);
-        assert!(o.diffs[0].before.contains("curl="), "{:?}", o.diffs);
-        assert!(o.data["removed"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r.as_str().unwrap().starts_with("curl=")));
-    }
+    require(curl.then_some(()), "the curl package");
+    let o = ok("apt", &json!({"name": "curl", "state": "absent"}), true);
+    assert_eq!(o.status, Status::Changed);
+    assert!(o.diffs[0].before.contains("curl="), "{:?}", o.diffs);
+    assert!(o.data["removed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r.as_str().unwrap().starts_with("curl=")));
     // An unknown package fails with apt's own message.
     let e = run(
         "apt",
@@ -506,26 +516,31 @@ fn apt_check_mode_only() {
 #[test]
 fn apt_key_fingerprints_match_gpg_and_keyring_is_idempotent() {
     let ring = Path::new("/usr/share/keyrings/debian-archive-bookworm-stable.gpg");
-    let Ok(data) = fs::read(ring) else {
-        eprintln!("skipped: no Debian keyring on this machine");
-        return;
-    };
+    let data = require(
+        fs::read(ring).ok(),
+        "the Debian keyring (debian-archive-keyring)",
+    );
     let ours = converge_modules::apt_key::fingerprints(&data);
     assert!(!ours.is_empty());
-    if let Ok(out) = Command::new("gpg")
-        .args(["--show-keys", "--with-colons", "--with-subkey-fingerprints"])
-        .arg(ring)
-        .output()
-    {
-        if out.status.success() {
-            let gpg: Vec<String> = String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .filter(|l| l.starts_with("fpr:"))
-                .map(|l| l.split(':').nth(9).unwrap_or("").to_string())
-                .collect();
-            assert_eq!(ours, gpg);
-        }
-    }
+    let out = require(
+        Command::new("gpg")
+            .args(["--show-keys", "--with-colons", "--with-subkey-fingerprints"])
+            .arg(ring)
+            .output()
+            .ok(),
+        "gpg",
+    );
+    assert!(
+        out.status.success(),
+        "gpg --show-keys: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let gpg: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with("fpr:"))
+        .map(|l| l.split(':').nth(9).unwrap_or("").to_string())
+        .collect();
+    assert_eq!(ours, gpg);
     // A keyring written from a file on the host, found again by id without re-reading the key.
     let d = tempfile::tempdir().unwrap();
     let kr = p(d.path(), "keyrings/debian.gpg");

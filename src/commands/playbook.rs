@@ -9,7 +9,7 @@ use crate::history::{self, History, HistorySink, RunLock};
 use crate::inventory::Inventory;
 use crate::output::printer::{Printer, PrinterOptions};
 use crate::output::{Event, EventSink, Fanout, Silent};
-use crate::playbook::{load_playbooks, Action, Playbook, Task};
+use crate::playbook::{load_playbooks_with_extra_vars, Action, Playbook, Task};
 use crate::report::{
     self, Format, Mode, Redactor, ReportCollector, RunMeta, RunReport, RunStatus, Secrets,
 };
@@ -69,7 +69,7 @@ fn load(playbooks: &[PathBuf], args: &RunArgs) -> Result<Loaded, u8> {
     })?;
     let templater = Arc::new(Templater::new());
     let inventory = Inventory::load(&args.inventory);
-    let books = load_playbooks(playbooks, &templater);
+    let books = load_playbooks_with_extra_vars(playbooks, &templater, &extra_vars);
     let (inventory, (books, warnings)) = match (inventory, books) {
         (Ok(i), Ok(b)) => (i, b),
         (i, b) => {

@@ -195,6 +195,8 @@ impl Executor<'_> {
                 }
             }
             EngineModule::Setup => self.gather_facts(task, host, vars),
+            EngineModule::GroupBy => self.group_by(host, args),
+            EngineModule::AddHost => self.add_host(host, args),
             EngineModule::Meta
             | EngineModule::IncludeTasks
             | EngineModule::ImportTasks

@@ -69,7 +69,7 @@ impl Executor<'_> {
         let mut plan = Vec::new();
         for h in hosts {
             let st = lock(h);
-            let groups = self.inventory.group_names(&st.name);
+            let groups = self.group_names_of(&st.name);
             let vars = task_vars(&shared, &st, Some(task), &groups);
             let outcome = self.include_iterations(task, &vars).and_then(|iters| {
                 let mut todo = Vec::new();

@@ -17,6 +17,7 @@ pub mod parallel;
 pub mod play;
 pub mod prefetch;
 pub mod results;
+pub mod runtime_inventory;
 pub mod secrets;
 pub mod tags;
 pub mod task_runner;
@@ -100,6 +101,8 @@ pub struct Executor<'a> {
     hosts: Mutex<HashMap<String, Arc<Mutex<HostState>>>>,
     current_become: Mutex<BecomeOpts>,
     errors: Mutex<Vec<String>>,
+    /// Groups and hosts added while the run runs (`group_by`, `add_host`).
+    runtime: Mutex<runtime_inventory::RuntimeInventory>,
     /// The run stops before the next play: `any_errors_fatal` fired, `max_fail_percentage` was
     /// exceeded, or every host of a `serial` batch failed (as `ansible-playbook` does).
     stopped: std::sync::atomic::AtomicBool,
@@ -123,6 +126,7 @@ impl<'a> Executor<'a> {
             hosts: Mutex::new(HashMap::new()),
             current_become: Mutex::new(BecomeOpts::default()),
             errors: Mutex::new(Vec::new()),
+            runtime: Default::default(),
             stopped: Default::default(),
         }
     }
@@ -155,13 +159,21 @@ impl<'a> Executor<'a> {
         if let Some(h) = hosts.get(name) {
             return Arc::clone(h);
         }
-        let vars = match self.inventory.host_vars(name, Some(playbook_dir)) {
+        let mut vars = match self.inventory.host_vars(name, Some(playbook_dir)) {
             Ok(v) => v,
             Err(e) => {
                 self.record_error(e.to_string());
                 Map::new()
             }
         };
+        if let Some(added) = self
+            .runtime
+            .lock()
+            .ok()
+            .and_then(|rt| rt.host_vars(name).cloned())
+        {
+            vars.extend(added);
+        }
         let h = Arc::new(Mutex::new(HostState::new(name, vars)));
         hosts.insert(name.to_string(), Arc::clone(&h));
         h

@@ -6,6 +6,7 @@ use super::task_runner::TaskCtx;
 use super::vars::{task_vars, SharedVars};
 use super::Executor;
 use crate::output::{Event, HostResult, ResultStatus};
+use crate::playbook::load::VARS_FILES_ALTERNATIVES;
 use crate::playbook::{Action, Play, Serial, Strategy, Task};
 use serde_json::{json, Map, Value};
 use std::sync::atomic::Ordering;
@@ -26,7 +27,7 @@ pub struct PlayRun<'p> {
 
 impl Executor<'_> {
     pub(crate) fn run_play(&self, play: &Play) {
-        let mut names = self.inventory.select(&play.hosts);
+        let mut names = self.select_hosts(&play.hosts);
         if let Some(limit) = &self.opts.limit {
             match self.inventory.limit(names, limit) {
                 Ok(n) => names = n,
@@ -76,7 +77,11 @@ impl Executor<'_> {
                 st.notified.clear();
             }
             let mut magic = Map::new();
-            magic.insert("groups".into(), Value::Object(self.inventory.groups_var()));
+            let mut groups = self.inventory.groups_var();
+            if let Ok(rt) = self.runtime.lock() {
+                rt.extend_groups_var(&mut groups);
+            }
+            magic.insert("groups".into(), Value::Object(groups));
             magic.insert("play_hosts".into(), json!(batch_names));
             magic.insert("ansible_play_hosts".into(), json!(batch_names));
             magic.insert("ansible_play_batch".into(), json!(batch_names));
@@ -166,16 +171,40 @@ impl Executor<'_> {
         for h in &run.hosts {
             let mut st = lock(h);
             st.play_vars_files.clear();
-            let groups = self.inventory.group_names(&st.name);
+            let groups = self.group_names_of(&st.name);
             for vf in &run.play.vars_files {
                 let vars = task_vars(&self.shared(run, None), &st, None, &groups);
                 let ctx = self.ctx_value(vars);
-                let name = match self.templater.render(&vf.text, &ctx) {
-                    Ok(n) => n,
-                    Err(e) => {
-                        self.record_error(format!("{}: vars_files: {e}", vf.span.location()));
-                        continue;
+                let alternatives: Vec<&str> = vf.text.split(VARS_FILES_ALTERNATIVES).collect();
+                let mut rendered = Vec::new();
+                let mut first_error = None;
+                for alt in &alternatives {
+                    match self.templater.render(alt, &ctx) {
+                        Ok(n) => rendered.push(n),
+                        Err(e) => first_error = first_error.or(Some(e)),
                     }
+                }
+                // A list is "the first that exists"; a single name must render and exist.
+                let name = if alternatives.len() > 1 {
+                    rendered
+                        .iter()
+                        .find(|n| run.play.playbook_dir.join(n).is_file())
+                        .cloned()
+                } else {
+                    rendered.first().cloned()
+                };
+                let Some(name) = name else {
+                    match first_error {
+                        Some(e) if alternatives.len() == 1 => {
+                            self.record_error(format!("{}: vars_files: {e}", vf.span.location()))
+                        }
+                        _ => self.record_error(format!(
+                            "{}: vars_files: none of {} exists",
+                            vf.span.location(),
+                            rendered.join(", ")
+                        )),
+                    }
+                    continue;
                 };
                 let path = run.play.playbook_dir.join(&name);
                 match crate::yaml::load_path(&path) {
@@ -214,7 +243,7 @@ impl Executor<'_> {
         let setup_task = setup_task(run.play);
         super::parallel::map(&todo, self.opts.forks, |h| {
             let mut st = lock(h);
-            let groups = self.inventory.group_names(&st.name);
+            let groups = self.group_names_of(&st.name);
             let vars = task_vars(&shared, &st, Some(&setup_task), &groups);
             let mut r = self.gather_facts(&setup_task, &mut st, &vars);
             r.data = json!({"changed": false});
@@ -248,7 +277,7 @@ impl Executor<'_> {
             if !st.active() {
                 return;
             }
-            let groups = self.inventory.group_names(&st.name);
+            let groups = self.group_names_of(&st.name);
             let base_vars = task_vars(&shared, &st, Some(&setup), &groups);
             let Ok(conn) = self.connection_for(&setup, &mut st, &base_vars) else {
                 return;
@@ -411,7 +440,7 @@ impl Executor<'_> {
             .iter()
             .filter(|h| {
                 let st = lock(h);
-                let groups = self.inventory.group_names(&st.name);
+                let groups = self.group_names_of(&st.name);
                 let ctx = self.ctx_value(task_vars(&shared, &st, Some(task), &groups));
                 self.conditions_hold(&task.when, &ctx).unwrap_or(false)
             })
@@ -516,7 +545,7 @@ impl Executor<'_> {
         // Ansible renders task names with play-level variables only.
         let Some(h) = hosts.first() else { return name };
         let st = lock(h);
-        let groups = self.inventory.group_names(&st.name);
+        let groups = self.group_names_of(&st.name);
         let ctx = self.ctx_value(task_vars(&self.shared(run, None), &st, Some(task), &groups));
         self.templater.render(&name, &ctx).unwrap_or(name)
     }
@@ -763,6 +792,8 @@ fn setup_task(play: &Play) -> Task {
         r#become: play.r#become.clone(),
         delegate_to: None,
         throttle: None,
+        async_secs: None,
+        poll: None,
         origin: Arc::new(crate::playbook::TaskOrigin {
             playbook_dir: play.playbook_dir.clone(),
             file_dir: play.playbook_dir.clone(),

@@ -54,7 +54,7 @@ impl Executor<'_> {
         host: &mut HostState,
     ) -> HostResult {
         let started = Instant::now();
-        let groups = self.inventory.group_names(&host.name);
+        let groups = self.group_names_of(&host.name);
         let vars = task_vars(&tctx.shared, host, Some(task), &groups);
         self.learn_secret_vars(host, &vars);
         let mut result = match &task.loop_ {
@@ -96,7 +96,7 @@ impl Executor<'_> {
         match v {
             None => false,
             Some(Value::String(s)) if Templater::is_template(s) => {
-                let groups = self.inventory.group_names(&host.name);
+                let groups = self.group_names_of(&host.name);
                 let ctx = self.ctx_value(task_vars(shared, host, Some(task), &groups));
                 self.templater
                     .render(s, &ctx)
@@ -196,6 +196,10 @@ impl Executor<'_> {
                             r.msg = outcome.msg.clone();
                             r.diffs = outcome.diffs.clone();
                             r.data = Value::Object(registered(&outcome));
+                            if diff && !outcome.diffs.is_empty() {
+                                // As Ansible's modules return it under `--diff` / `diff: yes`.
+                                set_key(&mut r.data, "diff", diff_value(&outcome.diffs));
+                            }
                             r
                         }
                         Err(ModuleError::Target(TargetError::Unreachable(m))) => {
@@ -249,16 +253,36 @@ impl Executor<'_> {
             task,
             vars,
         };
-        if env.is_empty() {
-            m.run_with(target, args, mode, &ctl)
+        let env_target;
+        let target: &dyn converge_modules::Target = if env.is_empty() {
+            target
         } else {
-            m.run_with(
-                &super::environment::EnvTarget { inner: target, env },
-                args,
-                mode,
-                &ctl,
-            )
+            env_target = super::environment::EnvTarget { inner: target, env };
+            &env_target
+        };
+        if !mode.check && self.fire_and_forget(task, vars) {
+            return m.run_detached(target, args).unwrap_or_else(|| {
+                Err(ModuleError::Failed(format!(
+                    "`async` with `poll: 0` is not supported by `{}` in converge (command and \
+                     shell can run detached; a poll above 0 runs any module)",
+                    m.name()
+                )))
+            });
         }
+        m.run_with(target, args, mode, &ctl)
+    }
+
+    /// `async: N` (N > 0) with `poll: 0`: start and do not wait. With a poll above 0, converge
+    /// waits for the task as for any other (the outcome is the same as Ansible's polling).
+    fn fire_and_forget(&self, task: &Task, vars: &Map<String, Value>) -> bool {
+        let num = |v: &Option<Value>| -> Option<f64> {
+            let v = v.as_ref()?;
+            let ctx = self.ctx_value(vars.clone());
+            let r = self.templater.render_value(v, &ctx).ok()?;
+            r.as_f64()
+                .or_else(|| r.as_str().and_then(|s| s.trim().parse().ok()))
+        };
+        num(&task.async_secs).is_some_and(|a| a > 0.0) && num(&task.poll) == Some(0.0)
     }
 
     /// The task's `environment:` (play, block and task levels merged), rendered.
@@ -321,6 +345,9 @@ impl Executor<'_> {
                 }
                 Err(e) => {
                     r.status = ResultStatus::Failed;
+                    set_key(&mut r.data, "failed", Value::Bool(true));
+                    set_key(&mut r.data, "msg", Value::String(e.clone()));
+                    set_key(&mut r.data, "changed_when_result", Value::String(e.clone()));
                     r.msg = Some(e);
                 }
             }
@@ -407,6 +434,19 @@ fn splat_args(mut rendered: Map<String, Value>) -> Result<Map<String, Value>, St
             crate::output::pyjson::dumps(&other, None)
         )),
     }
+}
+
+/// A result's `diff`: one `{before, after, before_header, after_header}` per file.
+fn diff_value(diffs: &[converge_modules::Diff]) -> Value {
+    Value::Array(
+        diffs
+            .iter()
+            .map(|d| {
+                json!({"before": d.before, "after": d.after,
+                       "before_header": d.before_header, "after_header": d.after_header})
+            })
+            .collect(),
+    )
 }
 
 fn set_key(data: &mut Value, k: &str, v: Value) {

@@ -18,6 +18,8 @@ pub enum EngineModule {
     IncludeRole,
     ImportRole,
     IncludeVars,
+    GroupBy,
+    AddHost,
 }
 
 #[derive(Clone, Copy)]
@@ -82,6 +84,10 @@ const INCLUDE_ROLE: &[ArgSpec] = &[
     ArgSpec::new("public", ArgKind::Bool),
     ArgSpec::new("allow_duplicates", ArgKind::Bool),
 ];
+const GROUP_BY: &[ArgSpec] = &[
+    ArgSpec::new("key", ArgKind::Str).required(),
+    ArgSpec::new("parents", ArgKind::Raw),
+];
 const INCLUDE_VARS: &[ArgSpec] = &[
     ArgSpec::new("file", ArgKind::Str).aliases(&["_raw_params"]),
     ArgSpec::new("name", ArgKind::Str),
@@ -122,6 +128,8 @@ fn engine(name: &str) -> Option<ModuleInfo> {
         ),
         "include_role" => ("include_role", Some(INCLUDE_ROLE), None, IncludeRole),
         "import_role" => ("import_role", Some(INCLUDE_ROLE), None, ImportRole),
+        "group_by" => ("group_by", Some(GROUP_BY), None, GroupBy),
+        "add_host" => ("add_host", None, None, AddHost),
         "include_vars" => (
             "include_vars",
             Some(INCLUDE_VARS),

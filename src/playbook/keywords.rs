@@ -107,8 +107,6 @@ pub const ACCEPTED_NOT_IMPLEMENTED: &[&str] = &[
     "fact_path",
     "debugger",
     "delegate_facts",
-    "async",
-    "poll",
     "become_flags",
     "connection",
     "remote_user",

@@ -14,6 +14,9 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// Separates the alternatives of a `vars_files` entry that is a list (first found wins).
+pub(crate) const VARS_FILES_ALTERNATIVES: &str = "\0";
+
 /// Imports nested deeper than this are a loop.
 const MAX_IMPORT_DEPTH: usize = 32;
 
@@ -26,6 +29,8 @@ pub struct Loader<'t> {
     pub(crate) dynamic_depth: usize,
     /// The defaults and vars of the roles the current play loads.
     role_exports: RoleExports,
+    /// `-e` variables: templated play keywords are rendered with them (`play_templates.rs`).
+    extra_vars: Map<String, Value>,
 }
 
 /// Load and validate playbooks. On success, also returns warnings worth printing.
@@ -33,7 +38,18 @@ pub fn load_playbooks(
     paths: &[PathBuf],
     templater: &Templater,
 ) -> Result<(Vec<Playbook>, Vec<String>), Diagnostics> {
+    load_playbooks_with_extra_vars(paths, templater, &Map::new())
+}
+
+/// [`load_playbooks`], rendering templated play keywords (`strategy: "{{ s }}"`) with the
+/// `-e` variables as Ansible does.
+pub fn load_playbooks_with_extra_vars(
+    paths: &[PathBuf],
+    templater: &Templater,
+    extra_vars: &Map<String, Value>,
+) -> Result<(Vec<Playbook>, Vec<String>), Diagnostics> {
     let mut loader = Loader::new(templater);
+    loader.extra_vars = extra_vars.clone();
     let mut books = Vec::new();
     for path in paths {
         let plays = loader.load_playbook_file(path, None);
@@ -55,6 +71,7 @@ impl<'t> Loader<'t> {
             import_depth: 0,
             dynamic_depth: 0,
             role_exports: RoleExports::default(),
+            extra_vars: Map::new(),
         }
     }
 
@@ -142,8 +159,18 @@ impl<'t> Loader<'t> {
                             continue;
                         }
                         self.import_depth += 1;
-                        plays.extend(self.load_playbook_file(&p, Some(&target.span)));
+                        let mut imported = self.load_playbook_file(&p, Some(&target.span));
                         self.import_depth -= 1;
+                        // `vars:` beside import_playbook: play vars of each imported play
+                        // (the play's own vars win).
+                        if let Some(Value::Object(vars)) = item.get("vars").map(Node::to_json) {
+                            for play in &mut imported {
+                                for (k, v) in &vars {
+                                    play.vars.entry(k.clone()).or_insert_with(|| v.clone());
+                                }
+                            }
+                        }
+                        plays.extend(imported);
                     }
                     None => self.error(Diagnostic::at(
                         &target.span,
@@ -194,7 +221,29 @@ impl<'t> Loader<'t> {
         };
         self.role_exports = RoleExports::default();
         let mut hosts_seen = false;
+        let literal_vars = match node.get("vars").map(Node::to_json) {
+            Some(Value::Object(m)) => m,
+            _ => Map::new(),
+        };
         for (key, knode, v) in &entries {
+            let rendered;
+            let v = if super::play_templates::RENDERED.contains(&key.as_str()) {
+                match super::play_templates::render(
+                    self.templater,
+                    v,
+                    &self.extra_vars,
+                    &literal_vars,
+                ) {
+                    super::play_templates::Rendered::AsWritten => *v,
+                    super::play_templates::Rendered::Omitted => continue,
+                    super::play_templates::Rendered::Value(n) => {
+                        rendered = n;
+                        &rendered
+                    }
+                }
+            } else {
+                *v
+            };
             if !super::keywords::PLAY.contains(&key.as_str()) {
                 let hint = nearest(key, super::keywords::PLAY.iter().copied())
                     .map(|n| format!("did you mean `{n}`?"))
@@ -228,13 +277,7 @@ impl<'t> Loader<'t> {
                     }
                 }
                 "vars" => play.vars = self.vars_map(v, "play vars"),
-                "vars_files" => {
-                    play.vars_files = self
-                        .string_list(v, "vars_files")
-                        .into_iter()
-                        .map(|(t, s)| Expr { text: t, span: s })
-                        .collect()
-                }
+                "vars_files" => play.vars_files = self.vars_files(v),
                 "gather_facts" => play.gather_facts = self.bool_of(v, key).unwrap_or(true),
                 "become" => play.r#become.enabled = self.bool_of(v, key),
                 "become_user" => play.r#become.user = v.scalar_text(),
@@ -419,7 +462,9 @@ impl<'t> Loader<'t> {
         let mut candidates = vec![dir.join("roles").join(name), dir.join(name)];
         candidates.extend(crate::settings::role_dirs().iter().map(|d| d.join(name)));
         candidates.into_iter().find(|p| {
-            p.join("tasks").is_dir() || p.join("meta").is_dir() || p.join("handlers").is_dir()
+            ["tasks", "meta", "handlers", "vars", "defaults"]
+                .iter()
+                .any(|sub| p.join(sub).is_dir())
         })
     }
 
@@ -616,6 +661,43 @@ impl<'t> Loader<'t> {
             if let Err(e) = self.templater.check_expr_syntax(&text) {
                 self.error(super::task::template_diag(&i.span, &e, "invalid condition"));
             }
+            out.push(Expr {
+                text,
+                span: i.span.clone(),
+            });
+        }
+        out
+    }
+
+    /// `vars_files`: file names, or lists of them of which the first that exists is read.
+    /// A list is kept as one entry, its names joined by [`VARS_FILES_ALTERNATIVES`].
+    fn vars_files(&mut self, v: &Node) -> Vec<Expr> {
+        let Some(items) = v.as_seq() else {
+            return self
+                .string_list(v, "vars_files")
+                .into_iter()
+                .map(|(text, span)| Expr { text, span })
+                .collect();
+        };
+        let mut out = Vec::new();
+        for i in items {
+            let text = match &i.value {
+                Yaml::Seq(alts) => alts
+                    .iter()
+                    .filter_map(Node::scalar_text)
+                    .collect::<Vec<_>>()
+                    .join(VARS_FILES_ALTERNATIVES),
+                _ => match i.scalar_text() {
+                    Some(t) => t,
+                    None => {
+                        self.error(Diagnostic::at(
+                            &i.span,
+                            "vars_files entries must be file names or lists of them",
+                        ));
+                        continue;
+                    }
+                },
+            };
             out.push(Expr {
                 text,
                 span: i.span.clone(),

@@ -5,7 +5,8 @@ pub mod keywords;
 pub mod kv;
 pub mod load;
 pub mod model;
+mod play_templates;
 pub mod task;
 
-pub use load::load_playbooks;
+pub use load::{load_playbooks, load_playbooks_with_extra_vars};
 pub use model::*;

@@ -177,6 +177,9 @@ pub struct Task {
     pub delegate_to: Option<String>,
     /// `throttle`: at most this many hosts run the task at once (0 or unset: `forks`).
     pub throttle: Option<usize>,
+    /// `async` and `poll` as written (templatable).
+    pub async_secs: Option<Value>,
+    pub poll: Option<Value>,
     pub origin: Arc<TaskOrigin>,
 }
 

@@ -821,6 +821,8 @@ impl TaskParser<'_, '_> {
             r#become: parent.r#become.clone(),
             delegate_to: parent.delegate_to.clone(),
             throttle: parent.throttle,
+            async_secs: None,
+            poll: None,
             origin: Arc::clone(&self.origin),
         };
         for (k, _, v) in kw {
@@ -884,6 +886,8 @@ impl TaskParser<'_, '_> {
                 "diff" => t.diff = self.loader.bool_of(v, k),
                 "no_log" => t.no_log = Some(v.to_json()),
                 "run_once" => t.run_once = self.loader.bool_of(v, k).unwrap_or(false),
+                "async" => t.async_secs = Some(v.to_json()),
+                "poll" => t.poll = Some(v.to_json()),
                 "throttle" => match v.scalar_text().and_then(|s| s.trim().parse().ok()) {
                     Some(n) => t.throttle = Some(n),
                     None => self.err(Diagnostic::at(&v.span, "`throttle` must be a number")),

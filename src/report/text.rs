@@ -19,12 +19,17 @@ pub fn render(report: &RunReport) -> String {
     for host in &view.hosts {
         let _ = writeln!(out, "{:width$}  {}", host.name, host.summary);
         for t in &host.tasks {
-            let marker = match t.status_label.as_str() {
-                "failed" | "unreachable" => '!',
-                "changed" => '~',
-                _ => '?',
+            // `!` fails the run, `~` changes, `-` a failure that was ignored or rescued.
+            let marker = if t.failed {
+                '!'
+            } else if t.handled {
+                '-'
+            } else if t.changed {
+                '~'
+            } else {
+                '?'
             };
-            let msg = if t.failed {
+            let msg = if t.failed || t.handled {
                 t.msg
                     .as_deref()
                     .and_then(|m| m.lines().next())

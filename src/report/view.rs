@@ -80,6 +80,8 @@ pub struct HostView {
     pub failures: usize,
     /// Failures that `ignore_errors` or a `rescue` section handled.
     pub handled_failures: usize,
+    /// Of those, the ones a block's `rescue` section handled.
+    pub rescued_failures: usize,
     /// Tasks check mode could not predict (reported as skipped).
     pub unpredictable: usize,
     /// `3 changes, 1 failure`.
@@ -100,10 +102,13 @@ pub struct TaskView {
     /// `play / task`.
     pub title: String,
     pub status: String,
-    /// `changed`, `failed`, `failed (ignored)`, `failed (rescued)`, `unreachable`.
+    /// `changed`, `failed`, `failed (ignored)`, `rescued`, `unreachable`.
     pub status_label: String,
     pub changed: bool,
+    /// Failed or unreachable, and neither ignored nor rescued: what makes the run fail.
     pub failed: bool,
+    /// A failure that `ignore_errors` or a block's `rescue` section handled.
+    pub handled: bool,
     pub msg: Option<String>,
     /// A code fence longer than any backtick run in `msg`.
     pub msg_fence: String,
@@ -254,9 +259,14 @@ impl DiffView {
 fn status_label(r: &TaskResult) -> String {
     match r.status {
         Status::Failed if r.ignored => "failed (ignored)".into(),
-        Status::Failed if r.rescued => "failed (rescued)".into(),
+        Status::Failed if r.rescued => "rescued".into(),
         s => s.as_str().into(),
     }
+}
+
+/// A failure that neither `ignore_errors` nor a `rescue` section handled.
+fn is_unhandled_failure(r: &TaskResult) -> bool {
+    r.status.is_failure() && !r.ignored && !r.rescued
 }
 
 fn task_view(play: &str, task: &str, r: &TaskResult, with_lines: bool) -> TaskView {
@@ -279,7 +289,8 @@ fn task_view(play: &str, task: &str, r: &TaskResult, with_lines: bool) -> TaskVi
         status: r.status.as_str().to_string(),
         status_label: status_label(r),
         changed: r.changed,
-        failed: r.status.is_failure(),
+        failed: is_unhandled_failure(r),
+        handled: r.status.is_failure() && !is_unhandled_failure(r),
         msg_fence: fence_for(msg.as_deref().unwrap_or("")),
         msg,
         duration_ms: r.duration_ms,
@@ -307,8 +318,14 @@ impl View {
             "converge apply".to_string()
         };
         let verb = if check { "would change" } else { "changed" };
+        // Rescued failures are named only when there are some, as `rescued`, never as failures.
+        let rescued = if t.rescued > 0 {
+            format!(", {} rescued", t.rescued)
+        } else {
+            String::new()
+        };
         let summary_line = format!(
-            "{} {verb} on {} of {}; {} failed, {} unreachable.",
+            "{} {verb} on {} of {}; {} failed{rescued}, {} unreachable.",
             plural(t.changed as usize, "task", "tasks"),
             t.hosts_changed,
             plural(t.hosts as usize, "host", "hosts"),
@@ -382,6 +399,7 @@ impl View {
                     changes: 0,
                     failures: 0,
                     handled_failures: 0,
+                    rescued_failures: 0,
                     unpredictable: 0,
                     summary: String::new(),
                     status: String::new(),
@@ -419,12 +437,11 @@ impl View {
                     if r.changed {
                         host.changes += 1;
                     }
-                    if r.status.is_failure() {
-                        if r.ignored || r.rescued {
-                            host.handled_failures += 1;
-                        } else {
-                            host.failures += 1;
-                        }
+                    if is_unhandled_failure(r) {
+                        host.failures += 1;
+                    } else if r.status.is_failure() {
+                        host.handled_failures += 1;
+                        host.rescued_failures += usize::from(r.rescued);
                     }
                     if r.check_mode_unknown {
                         host.unpredictable += 1;
@@ -455,12 +472,12 @@ impl View {
             if h.failures > 0 {
                 parts.push(plural(h.failures, "failure", "failures"));
             }
-            if h.handled_failures > 0 {
-                parts.push(plural(
-                    h.handled_failures,
-                    "ignored or rescued failure",
-                    "ignored or rescued failures",
-                ));
+            let ignored = h.handled_failures - h.rescued_failures;
+            if ignored > 0 {
+                parts.push(plural(ignored, "ignored failure", "ignored failures"));
+            }
+            if h.rescued_failures > 0 {
+                parts.push(format!("{} rescued", h.rescued_failures));
             }
             if h.unpredictable > 0 {
                 parts.push(format!("{} not predictable in check mode", h.unpredictable));
@@ -513,7 +530,7 @@ fn case_view(host: &str, tv: &TaskView, r: &TaskResult) -> CaseView {
         }
         body.push_str(&diff_text);
     }
-    let failure = (r.status.is_failure() && !r.ignored && !r.rescued).then(|| FailureView {
+    let failure = is_unhandled_failure(r).then(|| FailureView {
         message: tv
             .msg
             .as_deref()

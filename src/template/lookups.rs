@@ -39,6 +39,11 @@ fn run(
     args: Rest<ValueOrKwargs>,
     want_list: bool,
 ) -> Result<Value, Error> {
+    // `ansible.builtin.sequence` and `ansible.legacy.sequence` are the builtin `sequence`.
+    let name = name
+        .strip_prefix("ansible.builtin.")
+        .or_else(|| name.strip_prefix("ansible.legacy."))
+        .unwrap_or(name);
     let values: Vec<Value> = args.0.into_iter().map(ValueOrKwargs::into_value).collect();
     let (terms, kwargs): (&[Value], Kwargs) = from_args(&values)?;
     let want_list = want_list

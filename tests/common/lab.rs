@@ -13,14 +13,21 @@ pub struct Lab {
     pub ssh_opts: Vec<String>,
     /// HOME for converge runs (no ~/.ssh of the machine's user).
     pub home: tempfile::TempDir,
+    /// Started with `--bare`: none of the lab's own users or sudo rules.
+    pub bare: bool,
     vars: String,
 }
 
 impl Lab {
     /// The running lab; `docker_room`: it must have been started with `--docker-room`.
     pub fn open(docker_room: bool) -> Lab {
-        let Some(dir) = std::env::var_os("CONVERGE_LAB").filter(|d| !d.is_empty()) else {
-            panic!("CONVERGE_LAB is not set: this test needs the lab (tests/lab/lab.sh up 3 --docker-room; CONVERGE_LAB=/tmp/converge-lab)");
+        Lab::open_from("CONVERGE_LAB", docker_room)
+    }
+
+    /// The running lab whose directory the environment variable `var` names.
+    pub fn open_from(var: &str, docker_room: bool) -> Lab {
+        let Some(dir) = std::env::var_os(var).filter(|d| !d.is_empty()) else {
+            panic!("{var} is not set: this test needs the lab (tests/lab/lab.sh up 3 --docker-room; {var}=/tmp/converge-lab)");
         };
         let dir = PathBuf::from(dir);
         let env = std::fs::read_to_string(dir.join("env.sh")).unwrap_or_else(|e| {
@@ -40,6 +47,7 @@ impl Lab {
                 })
                 .unwrap_or_default()
         };
+        let bare = var("LAB_BARE") == ["1"];
         if docker_room {
             assert_eq!(
                 var("LAB_DOCKER_ROOM"),
@@ -56,6 +64,7 @@ impl Lab {
             dir.join("id_ed25519").display()
         );
         Lab {
+            bare,
             ssh_opts: var("LAB_SSH_OPTS"),
             dir,
             hosts,

@@ -23,7 +23,9 @@
 # range). See tests/lab/README.md for usage.
 #
 # Commands (run as root):
-#   lab.sh up N [--docker-room]   start h1..hN (tears down a running lab first)
+#   lab.sh up N [--docker-room] [--systemd] [--bare]
+#                                 start h1..hN (tears down a running lab first);
+#                                 --systemd: systemd is each host's PID 1
 #   lab.sh down                   stop everything, remove all traces
 #   lab.sh status                 show the running lab
 #   lab.sh exec hN [CMD...]       run CMD inside hN (its namespaces and root)
@@ -32,7 +34,8 @@
 #   lab.sh start-sshd hN          start hN's sshd again
 #   lab.sh rekey hN               new host keys for hN + restart its sshd
 #                                 (known_hosts is NOT updated, on purpose)
-#   lab.sh base [--rebuild]       build (or check) the cached base only
+#   lab.sh base [--rebuild] [--systemd]
+#                                 build (or check) the cached base only
 #
 # Environment:
 #   LAB_DIR              where the lab's files go (default /tmp/converge-lab)
@@ -56,7 +59,9 @@ readonly RECIPE_VERSION=3
 readonly SUITE=bookworm
 
 readonly CACHE=${CONVERGE_LAB_CACHE:-/var/cache/converge-lab}
-readonly BASE=$CACHE/base-$SUITE
+# Not readonly: `--systemd` points it at the systemd base (systemd_select_base).
+BASE=$CACHE/base-$SUITE
+LAB_SYSTEMD=0
 readonly WITH_PYTHON=${CONVERGE_LAB_PYTHON:-1}
 readonly RSA_BITS=${CONVERGE_LAB_RSA_BITS:-0}
 
@@ -188,6 +193,7 @@ base_packages() {
     # ...). python3 (= python3-minimal + the standard library) is what Ansible
     # needs, and it is only a few MB more.
     [[ $WITH_PYTHON == 1 ]] && p+=,python3-minimal,python3
+    ((LAB_SYSTEMD)) && p+=$(systemd_base_packages)
     echo "$p"
 }
 
@@ -195,6 +201,8 @@ base_packages() {
 base_recipe() {
     printf 'converge-lab base recipe v%s; suite=%s; variant=minbase; include=%s; users=deploy(nopasswd sudo),pwuser(password, sudo group); no host keys\n' \
         "$RECIPE_VERSION" "$SUITE" "$(base_packages)"
+    ((LAB_SYSTEMD)) && systemd_recipe
+    return 0
 }
 
 base_is_current() {
@@ -263,6 +271,8 @@ customize_base() {
         in_root "$t" python3 -c 'import json, zipfile, base64, tempfile, shutil, shlex, subprocess, locale, hashlib, datetime, grp, pwd, syslog, select, platform' \
             || die "python3 in the base lacks standard modules"
     fi
+    ((LAB_SYSTEMD)) && systemd_customize_base "$t"
+    return 0
 }
 
 # Build the base if missing or built from another recipe (or if forced).
@@ -278,10 +288,10 @@ build_base() {
     mirror=$(detect_mirror)
     mkdir -p "$CACHE"
     # Left-overs of interrupted builds (we hold the lab lock: none is running).
-    for old in "$CACHE"/.base-"$SUITE".build.* "$CACHE"/.base-"$SUITE".old.*; do
+    for old in "$CACHE"/."${BASE##*/}".build.* "$CACHE"/."${BASE##*/}".old.*; do
         [[ -e $old ]] && { log "removing stale $old"; discard_tree "$old"; }
     done
-    tmp=$CACHE/.base-$SUITE.build.$$
+    tmp=$CACHE/.${BASE##*/}.build.$$
     log "building base $BASE from $mirror ($(base_packages)); log: $CACHE/build.log"
     t0=$(now)
     # shellcheck disable=SC2064 # expand $tmp now
@@ -293,7 +303,7 @@ build_base() {
     customize_base "$tmp"
     base_recipe >"$tmp/etc/converge-lab-base"
     if [[ -e $BASE ]]; then
-        old=$CACHE/.base-$SUITE.old.$$
+        old=$CACHE/.${BASE##*/}.old.$$
         mv "$BASE" "$old"
         mv "$tmp" "$BASE"
         discard_tree "$old"
@@ -384,6 +394,7 @@ EOF
     gid=$(awk -F: '$1 == "deploy" { print $4 }' "$r/etc/passwd")
     install -d -m 700 -o "$uid" -g "$gid" "$r/home/deploy/.ssh"
     install -m 600 -o "$uid" -g "$gid" "$r/root/.ssh/authorized_keys" "$r/home/deploy/.ssh/authorized_keys"
+    ((LAB_BARE)) && bare_strip_host "$r"
 
     if [[ $DOCKER_ROOM == 1 ]]; then
         # overlay2 does not work on an overlayfs root: give /var/lib/docker a
@@ -417,8 +428,12 @@ EOF
     install -D -m 0755 "$SELF" "$r$HOST_HELPER"
     : >"$hd/log"
     rm -f "$hd/pid"
-    setsid ip netns exec "$ns" unshare --mount --pid --fork --uts --propagation private \
-        "$r$HOST_HELPER" _init "$h" </dev/null >>"$hd/log" 2>&1 9>&- &
+    if ((LAB_SYSTEMD)); then
+        systemd_start_host "$h" "$ns" "$r" "$hd"
+    else
+        setsid ip netns exec "$ns" unshare --mount --pid --fork --uts --propagation private \
+            "$r$HOST_HELPER" _init "$h" </dev/null >>"$hd/log" 2>&1 9>&- &
+    fi
     # _init records its PID (as seen from the controller) in $hd/pid (30 s:
     # generous, for a machine busy with other work).
     for ((k = 0; k < 300; k++)); do
@@ -470,9 +485,11 @@ cmd_init() {
     echo "$mypid" >"$hd/pid.tmp"
     mv "$hd/pid.tmp" "$hd/pid"
     echo "$h" >/proc/sys/kernel/hostname
+    [[ -e $hd/systemd ]] && LAB_SYSTEMD=1
 
     mount -t proc proc "$r/proc"
     mount -t sysfs sysfs "$r/sys"
+    ((LAB_SYSTEMD)) && mount -o remount,bind,ro "$r/sys"   # see systemd_start_host
     # cgroup v1: a tmpfs with every enabled controller hierarchy (grouped as
     # the kernel has them, per /proc/cgroups) plus name=systemd. A failing
     # controller is logged and skipped.
@@ -500,7 +517,7 @@ cmd_init() {
     # (Left writable: Debian's /etc/init.d/docker runs cgroupfs-mount, which
     # mkdirs a directory for every controller and aborts if it cannot.)
 
-    mount --rbind /dev "$r/dev"
+    if ((LAB_SYSTEMD)); then systemd_mount_dev "$r"; else mount --rbind /dev "$r/dev"; fi
     mount -t tmpfs -o mode=755,nosuid,nodev tmpfs "$r/run"
     install -d -m 755 "$r/run/sshd"
     install -d -m 1777 "$r/run/lock"
@@ -520,6 +537,7 @@ cmd_init() {
     umount -l /.lab-oldroot || { echo "[init $h] could not unmount the controller's root"; exit 1; }
     rmdir /.lab-oldroot 2>/dev/null || true
 
+    ((LAB_SYSTEMD)) && systemd_exec_init "$h" "$mypid"
     ( setsid env -i PATH="$HOST_PATH" LANG=C.UTF-8 /usr/sbin/sshd -D -e </dev/null & )
     echo "[init $h] up (pid $mypid on the controller), root pivoted"
     # Go on as the host's own bash (its exe, libraries and script then all
@@ -555,7 +573,7 @@ host_pid1() {
 host_pid_is_init() {
     local args=()
     mapfile -d '' args 2>/dev/null <"/proc/$1/cmdline" || return 1
-    [[ " ${args[*]} " == *" _init $2 "* ]]
+    [[ " ${args[*]} " == *" _init $2 "* ]] || systemd_pid_is_init "$1" "$2"
 }
 
 # ENTER = the command prefix that runs a command inside host H (PID 1 =
@@ -596,8 +614,201 @@ host_sshd_pids() {
 }
 
 # ----------------------------------------------------------------------------
+# systemd hosts (`up N --systemd`): systemd is each host's PID 1
+# ----------------------------------------------------------------------------
+# The host is made as usual (overlay root on its own base, netns, mount/PID/
+# UTS namespaces, `_init` mounts and pivot_root), with these differences:
+#   * base: base-bookworm-systemd = the default packages + systemd,
+#     systemd-sysv, dbus; units that would reach the controller's kernel or
+#     console are masked (systemd_customize_base);
+#   * cgroups: the host gets its own cgroup (a child of the caller's) in every
+#     hierarchy the controller mounts (v1 ones and v2), and its own cgroup
+#     namespace, so its systemd sees that cgroup as `/` and hosts never share
+#     a unit's cgroup;
+#   * /sys is read-only and /dev is private (a tmpfs with a few nodes, own
+#     devpts): systemd creates links and mounts under /dev, which on the
+#     controller's /dev (the default hosts' rbind) would land on the controller;
+#   * `_init` ends with `exec systemd` (env container=lab), which then starts
+#     sshd as ssh.service; its logs are in the host's journal
+#     (`lab.sh exec hN journalctl`), not in hosts/hN/log.
+
+# Bump when systemd_base_packages/systemd_customize_base change (rebuilds the systemd base).
+readonly SYSTEMD_RECIPE_VERSION=1
+
+# Units masked in the systemd base. getty/console: the lab has no consoles;
+# sysctl, modules-load, binfmt: would change the controller's (shared) kernel
+# settings; udev: would trigger uevents for the controller's devices; audit:
+# not available in a network namespace; kernel file systems: /sys is read-only.
+readonly SYSTEMD_MASKED=(
+    getty.target getty@.service serial-getty@.service console-getty.service container-getty@.service
+    systemd-ask-password-console.path systemd-ask-password-wall.path
+    systemd-sysctl.service systemd-modules-load.service kmod-static-nodes.service
+    systemd-binfmt.service proc-sys-fs-binfmt_misc.automount proc-sys-fs-binfmt_misc.mount
+    systemd-udevd.service systemd-udev-trigger.service systemd-udev-settle.service systemd-hwdb-update.service
+    systemd-journald-audit.socket systemd-pstore.service systemd-firstboot.service
+    sys-kernel-config.mount sys-kernel-debug.mount sys-kernel-tracing.mount sys-fs-fuse-connections.mount
+    dev-hugepages.mount
+)
+
+# `--systemd` (up and base): use (and build, if needed) the systemd base.
+systemd_select_base() {
+    LAB_SYSTEMD=1
+    BASE=$CACHE/base-$SUITE-systemd
+}
+
+systemd_base_packages() { echo ",systemd,systemd-sysv,dbus"; }
+
+systemd_recipe() {
+    printf 'systemd base v%s: PID 1 = systemd (container=lab); default.target = multi-user; journald ReadKMsg=no; masked: %s\n' \
+        "$SYSTEMD_RECIPE_VERSION" "${SYSTEMD_MASKED[*]}"
+}
+
+systemd_customize_base() {
+    local t=$1 u
+    for u in "${SYSTEMD_MASKED[@]}"; do ln -sf /dev/null "$t/etc/systemd/system/$u"; done
+    ln -sf /lib/systemd/system/multi-user.target "$t/etc/systemd/system/default.target"
+    # The controller's kernel log is not the host's.
+    mkdir -p "$t/etc/systemd/journald.conf.d"
+    printf '[Journal]\nReadKMsg=no\n' >"$t/etc/systemd/journald.conf.d/converge-lab.conf"
+    # Every host gets its own machine id at `up` (systemd_start_host).
+    : >"$t/etc/machine-id"
+    [[ -L $t/etc/systemd/system/multi-user.target.wants/ssh.service ]] \
+        || die "systemd base: ssh.service is not enabled"
+}
+
+# Start host H with systemd as PID 1 (called from start_host, in the host's
+# background subshell): its own cgroups, then the usual namespaces plus a
+# cgroup namespace rooted at them.
+systemd_start_host() {
+    local h=$1 ns=$2 r=$3 hd=$4
+    : >"$hd/systemd"   # tells `_init` (and down, status) this is a systemd host
+    od -An -N16 -tx1 /dev/urandom | tr -d ' \n' >"$r/etc/machine-id"
+    echo >>"$r/etc/machine-id"
+    (
+        systemd_join_cgroups "$hd"
+        exec setsid ip netns exec "$ns" unshare --cgroup --mount --pid --fork --uts --propagation private \
+            "$r$HOST_HELPER" _init "$h"
+    ) </dev/null >>"$hd/log" 2>&1 9>&- &
+}
+
+# Move this (sub)shell into a new child cgroup of its current one in every
+# cgroup hierarchy the controller has mounted (v1 ones and the v2 one, which
+# systemd mounts at /sys/fs/cgroup/unified in the host), except cpuset (a new
+# cpuset cgroup has no CPUs until configured; systemd does not use it on v1).
+# The directories are listed in $hd/cgroups for `down`.
+systemd_join_cgroups() {
+    local hd=$1 line ctrls path mnt dir name lines=()
+    name=${NS_PREFIX}${hd##*/}
+    : >"$hd/cgroups"
+    # Read once: /proc/self/cgroup changes under a reader as we move.
+    mapfile -t lines </proc/self/cgroup
+    for line in "${lines[@]}"; do
+        IFS=: read -r _ ctrls path <<<"$line"
+        [[ $ctrls == *cpuset* ]] && continue
+        if [[ -z $ctrls ]]; then   # "0::/path" is cgroup v2
+            mnt=$(findmnt -rn -t cgroup2 -o TARGET | head -n 1)
+        else                       # the v1 mount whose options name exactly these controllers
+            mnt=$(findmnt -rn -t cgroup -o TARGET,OPTIONS | awk -v c="$ctrls" '
+                { n = split($2, o, ","); want = split(c, w, ","); hit = 0
+                  for (i = 1; i <= want; i++) for (j = 1; j <= n; j++) if (o[j] == w[i]) hit++
+                  if (hit == want) { print $1; exit } }')
+        fi
+        [[ -n $mnt ]] || continue
+        dir=$mnt${path%/}/$name
+        mkdir -p "$dir"
+        echo "$dir" >>"$hd/cgroups"
+        echo "$BASHPID" >"$dir/cgroup.procs"
+    done
+    grep -q '/systemd/' "$hd/cgroups" || { echo "[lab] no name=systemd cgroup hierarchy on the controller"; exit 1; }
+}
+
+# A private /dev for a systemd host (inside `_init`, before pivot_root): the
+# basic character devices, its own devpts and shm, and a "console" that is
+# /dev/null (systemd would otherwise take the controller's console).
+systemd_mount_dev() {
+    local d=$1/dev n maj min
+    mount -t tmpfs -o mode=755,nosuid,size=16m devtmpfs "$d"
+    for n in null:1:3 zero:1:5 full:1:7 random:1:8 urandom:1:9 tty:5:0 console:1:3 net/tun:10:200 fuse:10:229; do
+        IFS=: read -r n maj min <<<"$n"
+        mkdir -p "$(dirname "$d/$n")"
+        mknod -m 666 "$d/$n" c "$maj" "$min"
+    done
+    chmod 600 "$d/console"
+    mkdir -p "$d/pts" "$d/shm" "$d/mqueue"
+    mount -t devpts -o newinstance,ptmxmode=0666,mode=620,gid=5 devpts "$d/pts"
+    ln -s pts/ptmx "$d/ptmx"
+    mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$d/shm"
+    ln -s /proc/self/fd "$d/fd"
+    ln -s /proc/self/fd/0 "$d/stdin"
+    ln -s /proc/self/fd/1 "$d/stdout"
+    ln -s /proc/self/fd/2 "$d/stderr"
+}
+
+# The end of a systemd host's `_init` (after pivot_root): become systemd.
+systemd_exec_init() {
+    echo "[init $1] up (pid $2 on the controller), root pivoted; exec systemd (logs: journalctl)"
+    exec /usr/bin/env -i PATH="$HOST_PATH" LANG=C.UTF-8 container=lab /lib/systemd/systemd
+}
+
+# Is PID (controller view) host H's PID 1, now systemd? (`_init` exec'd it,
+# and a daemon-reexec replaces its command line.)
+systemd_pid_is_init() {
+    local pid=$1 h=$2
+    [[ -e $(host_dir "$h")/systemd && "$(cat "/proc/$pid/comm" 2>/dev/null)" == systemd ]] \
+        && [[ /proc/$pid/ns/net -ef /run/netns/$NS_PREFIX$h ]]
+}
+
+# Is H a host booted with systemd?
+systemd_host() { [[ -e $(host_dir "$1")/systemd ]]; }
+
+# kill-sshd on a systemd host: SIGKILL every process of ssh.service (listener
+# and sessions: without logind they stay in the unit's cgroup), then stop the
+# unit, or systemd would restart it (Restart=on-failure). cmd_kill_sshd then
+# kills any sshd left outside the unit.
+systemd_stop_ssh_unit() {
+    local h=$1
+    host_enter_cmd "$h" "$(host_pid1 "$h")"
+    "${ENTER[@]}" systemctl kill --signal=SIGKILL ssh.service </dev/null 9>&- || true
+    "${ENTER[@]}" systemctl stop ssh.service </dev/null 9>&- || die "$h: could not stop ssh.service"
+}
+
+# `down`: remove the hosts' cgroups (deepest first: systemd made its units'
+# cgroups below them) once their processes are gone.
+systemd_remove_cgroups() {
+    local f dir try
+    for f in "$LAB_DIR"/hosts/*/cgroups; do
+        [[ -s $f ]] || continue
+        while read -r dir; do
+            [[ -d $dir ]] || continue
+            for try in 1 2 3 4 5 6 7 8 9 10; do
+                find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null || true
+                [[ -d $dir ]] || break
+                sleep 0.2
+            done
+            [[ -d $dir ]] && log "warning: could not remove cgroup $dir"
+        done <"$f"
+    done
+    return 0
+}
+
+# ----------------------------------------------------------------------------
 # Commands
 # ----------------------------------------------------------------------------
+
+# ----------------------------------------------------------------------------
+# The "bare" flavour (`up N --bare`): hosts as a fresh Debian install leaves them, without the
+# lab's own accounts and sudo rules (deploy, pwuser, /etc/sudoers.d/deploy): root over SSH only.
+# Removed from the host's overlay at `up`; the cached base keeps them for the other flavours.
+# ----------------------------------------------------------------------------
+
+bare_strip_host() {
+    local r=$1 u
+    for u in deploy pwuser; do
+        in_root "$r" userdel --remove "$u" 2>/dev/null || true
+        if in_root "$r" id "$u" >/dev/null 2>&1; then die "bare: cannot remove user $u"; fi
+    done
+    rm -f "$r/etc/sudoers.d/deploy"
+}
 
 lab_is_up() {
     [[ -e $STATE_FILE ]] || ip link show "$BRIDGE" >/dev/null 2>&1 \
@@ -607,15 +818,18 @@ lab_is_up() {
 cmd_up() {
     local n='' arg i t0 t1 failed=0 pids=() h
     DOCKER_ROOM=0
+    LAB_BARE=0
     for arg in "$@"; do
         case $arg in
             --docker-room) DOCKER_ROOM=1 ;;
+            --bare) LAB_BARE=1 ;;
+            --systemd) systemd_select_base ;;
             [0-9]*) n=$arg ;;
             *) die "up: unknown argument '$arg'" ;;
         esac
     done
     if ! [[ $n =~ ^[1-9][0-9]*$ ]] || ((n > MAX_HOSTS)); then
-        die "usage: lab.sh up N [--docker-room]  (1 <= N <= $MAX_HOSTS)"
+        die "usage: lab.sh up N [--docker-room] [--systemd] [--bare]  (1 <= N <= $MAX_HOSTS)"
     fi
     N=$n
     need_root
@@ -714,6 +928,8 @@ write_lab_files() {
         printf 'export LAB_SSH_OPTS=%q\n' "$(ssh_opts | tr '\n' ' ' | sed 's/ $//')"
         printf 'export LAB_PYTHON=%q\n' "$([[ -n $py ]] && echo 1 || echo 0)"
         printf 'export LAB_DOCKER_ROOM=%q\n' "$DOCKER_ROOM"
+        printf 'export LAB_BARE=%q\n' "$LAB_BARE"
+        printf 'export LAB_SYSTEMD=%q\n' "$LAB_SYSTEMD"
         printf 'export LAB_HOST_KEY_TYPES=%q\n' "ed25519 ecdsa$([[ $RSA_BITS != 0 ]] && echo " rsa")"
     } >"$LAB_DIR/env.sh"
 }
@@ -789,6 +1005,7 @@ do_down() {
         ((SECONDS < end)) || { log "warning: $n process(es) in lab namespaces would not die"; break; }
         sleep 0.1
     done
+    systemd_remove_cgroups
     # 2. Links and namespaces (one `ip -batch` each: fewer processes).
     ip -o link show 2>/dev/null \
         | awk -F': ' -v p="$VETH_PREFIX" '{ sub(/@.*/, "", $2) } index($2, p) == 1 { print "link del " $2 }' \
@@ -871,6 +1088,7 @@ cmd_kill_sshd() {
     [[ $# -eq 1 ]] || die "usage: lab.sh kill-sshd hN"
     local h=$1 p end
     host_pid1 "$h" >/dev/null
+    systemd_host "$h" && systemd_stop_ssh_unit "$h"
     # Every sshd process: the listener and per-connection ones, so open
     # sessions drop too (like a host losing its SSH service mid-run).
     end=$((SECONDS + 5))
@@ -896,8 +1114,12 @@ cmd_start_sshd() {
     # Detached: `setsid -f` (the host's) forks sshd and exits, so sshd is
     # re-parented to the host's PID 1. Its output goes to the host's log.
     host_enter_cmd "$h" "$pid"
-    "${ENTER[@]}" setsid -f /usr/sbin/sshd -D -e </dev/null >>"$hd/log" 2>&1 9>&- \
-        || die "$h: could not start sshd"
+    if systemd_host "$h"; then
+        "${ENTER[@]}" systemctl start ssh.service </dev/null 9>&- || die "$h: could not start ssh.service"
+    else
+        "${ENTER[@]}" setsid -f /usr/sbin/sshd -D -e </dev/null >>"$hd/log" 2>&1 9>&- \
+            || die "$h: could not start sshd"
+    fi
     end=$((SECONDS + 10))
     until ssh_banner_ok "$addr"; do
         ((SECONDS < end)) || { tail -n 20 "$(host_dir "$h")/log" >&2; die "$h: sshd did not come back"; }
@@ -918,8 +1140,14 @@ cmd_rekey() {
 
 cmd_base() {
     need_root
-    local force=0
-    [[ ${1:-} == --rebuild ]] && force=1
+    local force=0 arg
+    for arg in "$@"; do
+        case $arg in
+            --rebuild) force=1 ;;
+            --systemd) systemd_select_base ;;
+            *) die "base: unknown argument '$arg'" ;;
+        esac
+    done
     take_lock
     if [[ $force == 1 ]] && lab_is_up; then
         die "a lab is up (its hosts use the base): run 'lab.sh down' first"

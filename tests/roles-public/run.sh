@@ -22,7 +22,8 @@
 # not listed are reported ("now passes").
 #
 # Environment: CONVERGE_BIN (default target/debug/converge), CONVERGE_PEERS_VENV (ansible-playbook),
-#   ROLES_LAB_ID (default 14), ROLES_KEEP_LAB=1 (leave the lab up), ROLES_TIMEOUT (s per run, 900).
+#   ROLES_LAB_ID (default 14), ROLES_KEEP_LAB=1 (leave the lab up), ROLES_TIMEOUT (s per run, 900),
+#   ROLES_LAB_SYSTEMD=1 (hosts of `lab.sh up N --systemd`: systemd as PID 1).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -35,7 +36,7 @@ while (($#)); do
         --write-reference) write_ref=1; shift ;;
         --docs) docs=$2; shift 2 ;;
         --out) out=$2; shift 2 ;;
-        -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
         -*) echo "run.sh: unknown option $1" >&2; exit 5 ;;
         *) roles+=("$1"); shift ;;
     esac
@@ -68,7 +69,9 @@ export LAB_ID=${ROLES_LAB_ID:-14}
 export LAB_DIR=/tmp/converge-lab$LAB_ID
 nhosts=$((${#roles[@]} * ${#tools[@]}))
 t_start=$(date +%s)
-bash "$repo/tests/lab/lab.sh" up "$nhosts" >"$out/lab.log" 2>&1 || { cat "$out/lab.log" >&2; exit 1; }
+lab_opts=()
+[[ ${ROLES_LAB_SYSTEMD:-0} == 1 ]] && lab_opts+=(--systemd)   # hosts boot systemd as PID 1
+bash "$repo/tests/lab/lab.sh" up "$nhosts" "${lab_opts[@]}" >"$out/lab.log" 2>&1 || { cat "$out/lab.log" >&2; exit 1; }
 [[ ${ROLES_KEEP_LAB:-0} == 1 ]] || trap 'bash "$repo/tests/lab/lab.sh" down >/dev/null 2>&1 || true' EXIT
 # shellcheck disable=SC1091
 . "$LAB_DIR/env.sh"

@@ -29,6 +29,7 @@
 //! The order of the work and the update procedure are in `rollout.rs`; what is compared, in
 //! `plan.rs` and `../compare.rs`.
 
+pub mod drain;
 pub mod health;
 pub mod model;
 pub mod plan;
@@ -382,8 +383,8 @@ fn summary(plan: &ProjectPlan) -> Value {
     Value::Object(m)
 }
 
-/// `state: absent`: every container of the project (dependents first), its network, the proxy
-/// config.
+/// `state: absent`: every container of the project (dependents first, each drained as its
+/// service declares: `pre_stop_sequence`, then the stop grace), its network, the proxy config.
 fn absent(
     docker: &crate::docker::client::Docker,
     target: &dyn Target,
@@ -434,15 +435,9 @@ fn absent(
             .unwrap_or(0)
     });
     for c in &sorted {
-        let id = c.get("Id").and_then(Value::as_str).unwrap_or_default();
-        let grace = label(c, model::LABEL_SERVICE)
-            .and_then(|n| d.services.iter().find(|s| s.name == n))
-            .map(|s| s.stop_grace)
-            .unwrap_or(std::time::Duration::from_secs(10));
-        if crate::docker::converge_container::is_running(c) {
-            docker.stop(id, grace)?;
-        }
-        docker.remove_container(id)?;
+        let service =
+            label(c, model::LABEL_SERVICE).and_then(|n| d.services.iter().find(|s| s.name == n));
+        drain::retire(docker, c, service)?;
     }
     if net.is_some() {
         docker.remove_network(&d.network)?;

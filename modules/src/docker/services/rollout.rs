@@ -9,11 +9,11 @@
 //! the check's output. Other services are replaced in place (pre-stop sequence, stop, create,
 //! start, wait until ready) before the services that require them are touched.
 
+use super::drain;
 use super::health::{address, wait_ready};
 use super::model::{Service, LABEL_PREVIOUS, LABEL_SERVICE};
 use super::plan::{label, name_of, Deployment, ImageStep, ProjectPlan, ReplicaPlan, ServicePlan};
 use super::proxy::{self, ProxyConfig, Upstream};
-use super::signals::SeqStep;
 use crate::contract::{Controller, ModuleError};
 use crate::docker::client::Docker;
 use crate::docker::converge_container::{self as cc, is_running};
@@ -314,50 +314,11 @@ impl Rollout<'_> {
     /// Stop a container the way its service says (pre-stop sequence, then TERM and KILL after
     /// the grace), then remove it.
     fn retire(&mut self, c: &Value, s: Option<&Service>) -> Result<(), ModuleError> {
-        let id = c
-            .get("Id")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let grace = s
-            .map(|s| s.stop_grace)
-            .unwrap_or(std::time::Duration::from_secs(10));
-        let running = self
-            .docker
-            .inspect_container(&id)?
-            .as_ref()
-            .is_some_and(is_running);
-        if running {
-            if let Some(s) = s {
-                self.pre_stop(c, s)?;
-            }
-            self.docker.stop(&id, grace)?;
-        }
-        self.docker.remove_container(&id)
+        drain::retire(self.docker, c, s)
     }
 
     fn pre_stop(&mut self, c: &Value, s: &Service) -> Result<(), ModuleError> {
-        let id = c.get("Id").and_then(Value::as_str).unwrap_or_default();
-        for step in &s.pre_stop {
-            match step {
-                SeqStep::Wait(d) => std::thread::sleep(*d),
-                SeqStep::Signal(sig) => {
-                    // A container that already exited needs no more signals.
-                    if let Err(e) = self.docker.kill(id, sig) {
-                        if self
-                            .docker
-                            .inspect_container(id)?
-                            .as_ref()
-                            .is_some_and(is_running)
-                        {
-                            return Err(e);
-                        }
-                        break;
-                    }
-                }
-            }
-        }
-        Ok(())
+        drain::pre_stop(self.docker, c, s)
     }
 
     /// Render the proxy config for these upstreams and switch to it when it differs.
