@@ -209,6 +209,13 @@ pub trait Controller: Sync {
             "cannot read `{path}`: no controller here (the engine provides one)"
         ))
     }
+    /// The regular files directly in a controller directory the task names (found like
+    /// `controller_file`), sorted by name, with their content.
+    fn controller_dir(&self, path: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
+        Err(format!(
+            "cannot read `{path}`: no controller here (the engine provides one)"
+        ))
+    }
 }
 
 /// For runs without an engine (module tests): templates are rendered by nobody.

@@ -8,6 +8,7 @@ pub mod apt;
 pub mod apt_key;
 pub mod apt_repository;
 pub mod args;
+pub mod assemble;
 pub mod blockinfile;
 pub mod command;
 pub mod common;

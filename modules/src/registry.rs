@@ -5,6 +5,7 @@
 use crate::apt::AptModule;
 use crate::apt_key::AptKeyModule;
 use crate::apt_repository::AptRepositoryModule;
+use crate::assemble::AssembleModule;
 use crate::blockinfile::BlockinfileModule;
 use crate::command::{CommandModule, RawModule, ShellModule};
 use crate::contract::Module;
@@ -45,6 +46,7 @@ static LINEINFILE: LineinfileModule = LineinfileModule;
 static BLOCKINFILE: BlockinfileModule = BlockinfileModule;
 static REPLACE: ReplaceModule = ReplaceModule;
 static SCRIPT: ScriptModule = ScriptModule;
+static ASSEMBLE: AssembleModule = AssembleModule;
 static STAT: StatModule = StatModule;
 static SLURP: SlurpModule = SlurpModule;
 static WAIT_FOR: WaitForModule = WaitForModule;
@@ -99,6 +101,7 @@ pub fn all() -> Vec<&'static dyn Module> {
         &BLOCKINFILE,
         &REPLACE,
         &SCRIPT,
+        &ASSEMBLE,
         &STAT,
         &SLURP,
         &WAIT_FOR,

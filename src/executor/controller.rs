@@ -50,6 +50,26 @@ impl converge_modules::Controller for EngineController<'_, '_> {
         self.exec.add_secret(value);
     }
 
+    fn controller_dir(&self, path: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
+        let dirs = self.task.origin.search_path("files");
+        let found = find_in(&dirs, path)
+            .filter(|p| p.is_dir())
+            .ok_or_else(|| format!("Source ({path}) is not a directory on the controller"))?;
+        let entries = std::fs::read_dir(&found)
+            .map_err(|e| format!("cannot read {}: {e}", found.display()))?;
+        let mut files = Vec::new();
+        for entry in entries.flatten() {
+            let p = entry.path();
+            if p.is_file() {
+                let data =
+                    std::fs::read(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+                files.push((entry.file_name().to_string_lossy().into_owned(), data));
+            }
+        }
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(files)
+    }
+
     fn controller_file(&self, path: &str) -> Result<Vec<u8>, String> {
         let dirs = self.task.origin.search_path("files");
         let found = find_in(&dirs, path).ok_or_else(|| {

@@ -436,17 +436,21 @@ fn splat_args(mut rendered: Map<String, Value>) -> Result<Map<String, Value>, St
     }
 }
 
-/// A result's `diff`: one `{before, after, before_header, after_header}` per file.
+/// A result's `diff`, as Ansible's modules return it: `{before, after, before_header,
+/// after_header}`, or a list of them when the task changed several files.
 fn diff_value(diffs: &[converge_modules::Diff]) -> Value {
-    Value::Array(
-        diffs
-            .iter()
-            .map(|d| {
-                json!({"before": d.before, "after": d.after,
-                       "before_header": d.before_header, "after_header": d.after_header})
-            })
-            .collect(),
-    )
+    let mut all: Vec<Value> = diffs
+        .iter()
+        .map(|d| {
+            json!({"before": d.before, "after": d.after,
+                   "before_header": d.before_header, "after_header": d.after_header})
+        })
+        .collect();
+    if all.len() == 1 {
+        all.remove(0)
+    } else {
+        Value::Array(all)
+    }
 }
 
 fn set_key(data: &mut Value, k: &str, v: Value) {
