@@ -209,3 +209,30 @@ fn async_poll_zero_detaches_and_poll_waits() {
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert!(done.exists(), "the detached command ran");
 }
+
+/// A template file that reads `hostvars` (a config listing every host) gets it, though the task
+/// itself does not name it.
+#[test]
+fn template_file_reads_hostvars() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tmp.path().join("templates")).unwrap();
+    std::fs::write(
+        tmp.path().join("templates/hosts.j2"),
+        "{% for h in groups['all'] %}{{ h }}={{ hostvars[h].color }}\n{% endfor %}",
+    )
+    .unwrap();
+    let out = tmp.path().join("hosts.out");
+    let play = format!(
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - template: {{src: hosts.j2, dest: {}}}\n",
+        out.display()
+    );
+    std::fs::write(tmp.path().join("p.yml"), play).unwrap();
+    std::fs::write(
+        tmp.path().join("inv"),
+        "localhost ansible_connection=local color=red\n",
+    )
+    .unwrap();
+    let r = converge(&["p.yml", "-i", "inv", "--no-history"], tmp.path());
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "localhost=red\n");
+}

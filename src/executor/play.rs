@@ -23,6 +23,9 @@ pub struct PlayRun<'p> {
     pub play: &'p Play,
     pub hosts: Vec<Host>,
     pub magic: Map<String, Value>,
+    /// A variable or template of the play reads `hostvars`: every module task gets it (a task
+    /// that names it itself gets it anyway).
+    pub hostvars_everywhere: bool,
 }
 
 impl Executor<'_> {
@@ -108,6 +111,7 @@ impl Executor<'_> {
                 play,
                 hosts: batch,
                 magic,
+                hostvars_everywhere: play_needs_hostvars(play),
             };
             self.load_vars_files(&run);
             if play.gather_facts {
@@ -492,7 +496,7 @@ impl Executor<'_> {
             handler,
             hosts: hosts.len(),
         });
-        let hostvars = if mentions(task, "hostvars") {
+        let hostvars = if run.hostvars_everywhere || mentions(task, "hostvars") {
             Some(Arc::new(self.hostvars_snapshot(run)))
         } else {
             None
@@ -681,6 +685,63 @@ impl Executor<'_> {
         }
         Value::Object(m)
     }
+}
+
+/// Whether `hostvars` may be read other than in a task's own text: in the play's or its roles'
+/// variables, or in a template file of the playbook or its roles (`{% for h in groups.web %}
+/// {{ hostvars[h].ansible_host }}`).
+fn play_needs_hostvars(play: &Play) -> bool {
+    let word = "hostvars";
+    let in_vars = [
+        &play.vars,
+        &play.role_exports.defaults,
+        &play.role_exports.vars,
+    ]
+    .iter()
+    .any(|m| Value::Object((*m).clone()).to_string().contains(word));
+    if in_vars {
+        return true;
+    }
+    let mut tasks = Vec::new();
+    for list in [
+        &play.pre_tasks,
+        &play.role_tasks,
+        &play.tasks,
+        &play.post_tasks,
+        &play.handlers,
+    ] {
+        collect_module_tasks(list, &mut tasks);
+    }
+    let mut dirs: Vec<std::path::PathBuf> = vec![play.playbook_dir.join("templates")];
+    for t in &tasks {
+        if let Some(r) = &t.origin.role_path {
+            dirs.push(r.join("templates"));
+        }
+        if Value::Object(t.origin.role_defaults.clone())
+            .to_string()
+            .contains(word)
+        {
+            return true;
+        }
+    }
+    dirs.sort();
+    dirs.dedup();
+    dirs.iter().any(|d| dir_mentions(d, word, 3))
+}
+
+/// A file below `dir` (at most `depth` levels) contains `word`.
+fn dir_mentions(dir: &std::path::Path, word: &str, depth: usize) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.flatten().any(|e| {
+        let p = e.path();
+        if p.is_dir() {
+            depth > 0 && dir_mentions(&p, word, depth - 1)
+        } else {
+            std::fs::read_to_string(&p).is_ok_and(|t| t.contains(word))
+        }
+    })
 }
 
 /// Whether a task's text mentions a variable name (cheap test before building costly vars).

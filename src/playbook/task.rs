@@ -289,7 +289,14 @@ impl TaskParser<'_, '_> {
         let (mut args, mut arg_spans) = self.args(&info, v, free_text)?;
         // `args:` keyword: merged under the inline arguments.
         if let Some((_, _, a)) = kw.iter().find(|(k, _, _)| k == "args") {
-            match a.string_keys("args") {
+            // `args: "{{ some_mapping }}"`: known when the task runs, under the inline ones.
+            if let Some(text) = a.as_str().filter(|t| is_one_expression(t)) {
+                if !args.contains_key(ARGS_SPLAT) {
+                    args.insert(ARGS_SPLAT.to_string(), Value::String(text.to_string()));
+                    arg_spans.insert(ARGS_SPLAT.to_string(), a.span.clone());
+                }
+            }
+            match a.string_keys("args").map_err(|d| (a.as_str().is_some(), d)) {
                 Ok(entries) => {
                     for (k, kn, av) in entries {
                         if !args.contains_key(&k) {
@@ -305,7 +312,8 @@ impl TaskParser<'_, '_> {
                         }
                     }
                 }
-                Err(d) => self.err(d),
+                Err((true, _)) if args.contains_key(ARGS_SPLAT) => {}
+                Err((_, d)) => self.err(d),
             }
         }
         // Free-form text goes to the module's free-form argument.
