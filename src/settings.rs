@@ -160,12 +160,12 @@ fn unquote(v: &str) -> String {
     v.to_string()
 }
 
+/// Ansible's truthy spellings; an empty value says nothing.
 fn boolean(v: &str) -> Option<bool> {
-    match v.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" | "y" | "t" => Some(true),
-        "0" | "false" | "no" | "off" | "n" | "f" => Some(false),
-        _ => None,
+    if v.trim().is_empty() {
+        return None;
     }
+    converge_modules::args::to_bool(&serde_json::Value::String(v.to_string()))
 }
 
 /// `~` is the home directory; a relative path is relative to the config file's directory.

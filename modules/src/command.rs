@@ -132,7 +132,8 @@ impl CommandParams {
 
 /// Start the command in its own session on the host, its output discarded, and return: what
 /// `async: N` with `poll: 0` asks (`shell: sleep 2 && reboot`). The result says it started.
-fn detach(target: &dyn Target, p: &CommandParams) -> Result<Outcome, ModuleError> {
+fn detach(target: &dyn Target, args: &Args, shell: bool) -> Result<Outcome, ModuleError> {
+    let p = CommandParams::parse(args, shell)?;
     let line = p.command().to_shell_string();
     let script = format!(
         "nohup setsid /bin/sh -c {} >/dev/null 2>&1 </dev/null & echo $!",
@@ -306,11 +307,7 @@ impl Module for CommandModule {
         target: &dyn Target,
         args: &Args,
     ) -> Option<Result<Outcome, ModuleError>> {
-        Some(
-            CommandParams::parse(args, false)
-                .map_err(Into::into)
-                .and_then(|p| detach(target, &p)),
-        )
+        Some(detach(target, args, false))
     }
 }
 
@@ -334,11 +331,7 @@ impl Module for ShellModule {
         target: &dyn Target,
         args: &Args,
     ) -> Option<Result<Outcome, ModuleError>> {
-        Some(
-            CommandParams::parse(args, true)
-                .map_err(Into::into)
-                .and_then(|p| detach(target, &p)),
-        )
+        Some(detach(target, args, true))
     }
 }
 

@@ -412,7 +412,8 @@ fn collect_dir(
     Ok(())
 }
 
-fn text(v: &Value) -> String {
+/// A value as text: strings as they are, anything else as JSON.
+pub(super) fn text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),

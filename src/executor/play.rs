@@ -66,6 +66,8 @@ impl Executor<'_> {
                 !st.failed && !st.unreachable
             })
             .collect();
+        // Reads the play's template files: once per play, not per batch.
+        let hostvars_everywhere = play_needs_hostvars(play);
         for (n, batch) in batches(&all, &play.serial).into_iter().enumerate() {
             let batch_names: Vec<String> = batch.iter().map(|h| lock(h).name.clone()).collect();
             if n > 0 {
@@ -111,7 +113,7 @@ impl Executor<'_> {
                 play,
                 hosts: batch,
                 magic,
-                hostvars_everywhere: play_needs_hostvars(play),
+                hostvars_everywhere,
             };
             self.load_vars_files(&run);
             if play.gather_facts {

@@ -3,6 +3,7 @@
 //! as it was; the executor asks here too when it selects a play's hosts, computes
 //! `group_names` and `groups`, and creates a host's state.
 
+use super::engine_modules::text;
 use super::host::HostState;
 use super::task_runner::failed;
 use super::Executor;
@@ -193,13 +194,6 @@ impl Executor<'_> {
             changed,
             json!({"add_host": {"host_name": name, "groups": groups}}),
         )
-    }
-}
-
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
     }
 }
 

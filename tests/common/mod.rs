@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod lab;
+pub mod yardstick;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
